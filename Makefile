@@ -1,0 +1,109 @@
+# allocmark - build and test.
+#   make          build everything into build/ (installs missing Debian packages as root)
+#   make test     build and run the whole test suite (unit, adapters, drivers, sanitizers, fuzzer)
+#   make WERROR=1 treat warnings as errors (CI does)
+
+# ---- the allocator table: one line per allocator: ALLOC_LIBS_<name> := <link flags> ----
+ALLOC_LIBS_glibc    :=
+ALLOC_LIBS_jemalloc := -ljemalloc
+ALLOC_LIBS_tcmalloc := -ltcmalloc_minimal
+ALLOC_LIBS_mimalloc := -lmimalloc
+ALLOCATORS := $(sort $(patsubst ALLOC_LIBS_%,%,$(filter ALLOC_LIBS_%,$(.VARIABLES))))
+
+DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev
+TEST_DEPS   := clang libclang-rt-14-dev
+
+CC      ?= cc
+WERROR  ?= 0
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -MMD -MP
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+LDLIBS  := -lzstd -lm
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+
+B := build
+HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_text.c \
+               hist.c tsc.c replay.c json.c report.c
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
+ASAN_OBJ    := $(HARNESS_SRC:%.c=$(B)/asan/harness/%.o)
+
+DRIVERS := $(ALLOCATORS:%=$(B)/bin/allocmark-%)
+TOOLS   := $(B)/bin/allocmark-trace $(B)/tests/gen_churn
+UNIT_TESTS := $(B)/tests/test_trace $(B)/tests/test_hist $(B)/tests/test_replay
+ADAPTER_TESTS := $(ALLOCATORS:%=$(B)/tests/test_adapter-%)
+ASAN_TESTS := $(B)/asan/tests/test_trace $(B)/asan/tests/test_hist $(B)/asan/tests/test_replay \
+              $(B)/asan/tests/test_adapter-glibc $(B)/asan/bin/allocmark-glibc
+FUZZER := $(B)/fuzz/fuzz_trace
+
+.PHONY: all deps test-deps test clean fuzz
+.SECONDARY:
+all: $(DRIVERS) $(TOOLS)
+
+deps:
+	@harness/deps.sh $(DEBIAN_DEPS)
+
+test-deps: deps
+	@harness/deps.sh $(TEST_DEPS)
+
+# ---- objects ----
+$(B)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/asan/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+# ---- programs ----
+$(B)/bin/allocmark-%: $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/allocators/%.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(ALLOC_LIBS_$*)
+
+$(B)/bin/allocmark-trace: $(B)/obj/harness/trace_main.o $(HARNESS_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/tests/gen_churn: $(B)/obj/tests/gen_churn.o $(HARNESS_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests ----
+$(B)/tests/test_%: $(B)/obj/tests/test_%.o $(HARNESS_OBJ) $(B)/obj/allocators/glibc.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(B)/tests/test_adapter-%: $(B)/obj/tests/test_adapter.o $(B)/obj/allocators/%.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lpthread $(ALLOC_LIBS_$*)
+
+# Sanitizers cannot sit beside a malloc replacement, so only glibc runs under them.
+$(B)/asan/tests/test_%: $(B)/asan/tests/test_%.o $(ASAN_OBJ) $(B)/asan/allocators/glibc.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(B)/asan/tests/test_adapter-glibc: $(B)/asan/tests/test_adapter.o $(B)/asan/allocators/glibc.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ -lcmocka -lpthread
+
+$(B)/asan/bin/allocmark-glibc: $(B)/asan/harness/driver_main.o $(ASAN_OBJ) $(B)/asan/allocators/glibc.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS)
+
+$(FUZZER): tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) | test-deps
+	@mkdir -p $(@D)
+	clang -std=c17 -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) -o $@ $(LDLIBS)
+
+test: all $(UNIT_TESTS) $(ADAPTER_TESTS) $(B)/tests/test_drivers $(ASAN_TESTS) $(FUZZER)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ALLOCATORS="$(ALLOCATORS)" tests/run.sh $(B)
+
+fuzz: $(FUZZER)
+	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus tests/corpus
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

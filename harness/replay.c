@@ -1,0 +1,473 @@
+/* replay.c - the single-thread replay engine.
+ *
+ * The hot loop decodes one record, calls the allocator through the function
+ * table, touches the new memory and updates the slot table and live bytes. It
+ * makes no syscall and no libc allocation: RSS samples, rusage snapshots and idle
+ * sleeps happen in cold helpers whose time is measured and excluded from wall_ns.
+ * The loop is instantiated once per (latency, dry, touch) combination so that the
+ * modes cost nothing when they are off. */
+#include "replay.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "os.h"
+
+/* Per-object replay state. The top bit of size marks aligned objects, whose size
+ * is not passed to sized free (it would need the alignment too). */
+struct slot {
+    char *ptr;
+    uint64_t size;
+};
+#define SLOT_ALIGNED ((uint64_t)1 << 63)
+#define SLOT_SIZE(s) ((s) & ~SLOT_ALIGNED)
+
+struct ctx {
+    struct allocator A; /* the allocator with fallbacks filled in */
+    struct slot *slots;
+    struct replay_result *r;
+    const struct replay_opts *o;
+    struct hist *lat;
+    uint64_t overhead;
+    uint64_t live, live_objs;
+    uint64_t op, countdown;
+    uint64_t t_start, excluded_ns;
+    struct os_usage phase_usage;
+    uint64_t phase_t;
+};
+
+/* ---- fallbacks for operations an adapter leaves NULL ---- */
+
+static const struct allocator *fallback_of;
+
+static void *fallback_calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return NULL;
+    void *p = fallback_of->malloc(total);
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+static void *fallback_realloc(void *p, size_t old_size, size_t new_size)
+{
+    void *q = fallback_of->malloc(new_size);
+    if (q) {
+        memcpy(q, p, old_size < new_size ? old_size : new_size);
+        fallback_of->free(p, old_size);
+    }
+    return q;
+}
+
+/* ---- cold paths: sampling, markers ---- */
+
+static uint64_t rss_now(const struct ctx *c)
+{
+    uint64_t rss = os_rss_anon_bytes();
+    return rss > c->r->baseline_rss ? rss - c->r->baseline_rss : 0;
+}
+
+/* Record one sample stamped with replay time `when`; the caller accounts for
+ * the time the sample itself takes. */
+static void take_sample(struct ctx *c, enum sample_event ev, uint32_t index, uint64_t when)
+{
+    struct replay_result *r = c->r;
+    uint64_t rss = rss_now(c);
+    if (r->n_samples < r->samples_cap) {
+        struct sample *s = &r->samples[r->n_samples++];
+        s->op = c->op;
+        s->t_ns = when;
+        s->rss = rss;
+        s->live = c->live;
+        s->event = ev;
+        s->index = index;
+    }
+    if (rss > r->peak_rss_sampled)
+        r->peak_rss_sampled = rss;
+    if (r->n_phases && rss > r->phases[r->n_phases - 1].peak_rss)
+        r->phases[r->n_phases - 1].peak_rss = rss;
+}
+
+__attribute__((noinline, cold)) static void checkpoint(struct ctx *c)
+{
+    uint64_t t = os_now_ns();
+    take_sample(c, EV_OPS, 0, t - c->t_start - c->excluded_ns);
+    c->countdown = c->r->sample_interval;
+    c->excluded_ns += os_now_ns() - t;
+}
+
+static void phase_close(struct ctx *c, uint64_t when)
+{
+    struct replay_result *r = c->r;
+    if (!r->n_phases)
+        return;
+    struct phase_stat *p = &r->phases[r->n_phases - 1];
+    struct os_usage u;
+    os_usage_now(&u);
+    p->ops = c->op - p->first_op;
+    p->wall_ns = when - c->phase_t;
+    p->minor_faults = u.minor_faults - c->phase_usage.minor_faults;
+    p->major_faults = u.major_faults - c->phase_usage.major_faults;
+    p->rss_end = rss_now(c);
+    p->live_end = c->live;
+}
+
+static void phase_open(struct ctx *c, const char *name, size_t len, uint64_t when)
+{
+    struct replay_result *r = c->r;
+    if (r->n_phases >= r->phases_cap)
+        return;
+    struct phase_stat *p = &r->phases[r->n_phases++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->name, name, len < TRACE_MAX_PHASE_NAME ? len : TRACE_MAX_PHASE_NAME);
+    p->first_op = c->op;
+    os_usage_now(&c->phase_usage);
+    c->phase_t = when;
+    p->rss_start = p->peak_rss = rss_now(c);
+}
+
+__attribute__((noinline, cold)) static void marker(struct ctx *c, const struct trace_rec *rec)
+{
+    struct replay_result *r = c->r;
+    uint64_t t = os_now_ns(), when = t - c->t_start - c->excluded_ns;
+    if (rec->kind == TR_PHASE) {
+        phase_close(c, when);
+        /* an opening phase that saw no ops says nothing: drop it */
+        if (r->n_phases == 1 && r->phases[0].ops == 0 && strcmp(r->phases[0].name, "start") == 0)
+            r->n_phases = 0;
+        take_sample(c, EV_PHASE, (uint32_t)r->n_phases, when);
+        phase_open(c, rec->name, rec->name_len, when);
+    } else if (rec->kind == TR_IDLE && r->n_idles < r->idles_cap) {
+        struct idle_stat *is = &r->idles[r->n_idles];
+        take_sample(c, EV_IDLE_BEFORE, (uint32_t)r->n_idles, when);
+        is->op = c->op;
+        is->ms = rec->ms;
+        is->rss_before = r->samples[r->n_samples - 1].rss;
+        is->live = c->live;
+        if (c->o->release_at_idle && c->A.release && !c->o->dry) {
+            uint64_t t0 = os_now_ns();
+            is->release_rc = c->A.release();
+            is->release_ns = os_now_ns() - t0;
+        }
+        os_sleep_ms(rec->ms);
+        take_sample(c, EV_IDLE_AFTER, (uint32_t)r->n_idles, when);
+        is->rss_after = r->samples[r->n_samples - 1].rss;
+        r->n_idles++;
+    }
+    /* thread start/exit: single-thread replay runs everything on this thread */
+    c->excluded_ns += os_now_ns() - t;
+}
+
+/* ---- the hot loop ---- */
+
+/* Write to each page of bytes [from, to) of p, or all of them. */
+static inline __attribute__((always_inline)) void touch(char *p, uint64_t from, uint64_t to, enum touch_mode mode)
+{
+    if (from >= to || mode == TOUCH_NONE)
+        return;
+    if (mode == TOUCH_FULL) {
+        memset(p + from, 0xa5, to - from);
+        return;
+    }
+    p[from] = 1;
+    uintptr_t q = ((uintptr_t)(p + from) + OS_PAGE_SIZE) & ~(uintptr_t)(OS_PAGE_SIZE - 1);
+    for (; q < (uintptr_t)(p + to); q += OS_PAGE_SIZE)
+        *(volatile char *)q = 1;
+}
+
+#define TIMED(LAT, KIND, STMT)                                                                                   \
+    do {                                                                                                          \
+        if (LAT) {                                                                                                \
+            uint64_t t0_ = tsc_start();                                                                           \
+            STMT;                                                                                                 \
+            uint64_t t1_ = tsc_stop();                                                                            \
+            hist_record(&c->lat[KIND], tsc_net(t0_, t1_, c->overhead));                                           \
+        } else {                                                                                                  \
+            STMT;                                                                                                 \
+        }                                                                                                         \
+    } while (0)
+
+static inline __attribute__((always_inline)) int run_loop(struct ctx *c, const uint8_t *p, const uint8_t *end,
+                                                          const int LAT, const int DRY, const enum touch_mode TOUCH)
+{
+    struct slot *slots = c->slots;
+    struct trace_rec rec;
+    uint64_t live = c->live;
+    while (p < end) {
+        p = trace_decode(p, end, &rec);
+        if (__builtin_expect(!p, 0)) {
+            snprintf(c->r->error, sizeof c->r->error, "undecodable record after validation (op %llu)",
+                     (unsigned long long)c->op);
+            return -1;
+        }
+        struct slot *s = &slots[rec.id];
+        char *q = NULL;
+        switch (rec.kind) {
+        case TR_MALLOC:
+            if (DRY)
+                q = (char *)s;
+            else
+                TIMED(LAT, TR_MALLOC, q = c->A.malloc(rec.size));
+            s->size = rec.size;
+            break;
+        case TR_CALLOC:
+            if (DRY)
+                q = (char *)s;
+            else
+                TIMED(LAT, TR_CALLOC, q = c->A.calloc(rec.nmemb, rec.elem));
+            s->size = rec.size;
+            break;
+        case TR_ALIGNED:
+            if (DRY)
+                q = (char *)s;
+            else
+                TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(rec.align, rec.size));
+            s->size = rec.size | SLOT_ALIGNED;
+            break;
+        case TR_REALLOC: {
+            uint64_t old = SLOT_SIZE(s->size);
+            if (DRY)
+                q = s->ptr;
+            else
+                TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, rec.size));
+            if (q) {
+                /* keep the aligned mark: the block may still be the aligned one */
+                s->size = rec.size | (s->size & SLOT_ALIGNED);
+                live -= old;
+                if (!DRY)
+                    touch(q, old, rec.size, TOUCH);
+                s->ptr = q;
+                live += rec.size;
+            }
+            goto counted;
+        }
+        case TR_FREE: {
+            uint64_t size = SLOT_SIZE(s->size);
+            if (!DRY)
+                TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : size));
+            live -= size;
+            c->live_objs--;
+            s->ptr = NULL;
+            goto counted;
+        }
+        default:
+            c->live = live;
+            marker(c, &rec);
+            continue;
+        }
+        /* malloc, calloc, aligned */
+        if (q) {
+            if (!DRY)
+                touch(q, 0, rec.size, TOUCH);
+            s->ptr = q;
+            live += rec.size;
+            c->live_objs++;
+        }
+    counted:
+        if (__builtin_expect(!q && rec.kind != TR_FREE && rec.size, 0)) {
+            c->live = live;
+            c->r->failed_op = c->op;
+            snprintf(c->r->error, sizeof c->r->error, "op %llu: %s of %llu bytes returned NULL",
+                     (unsigned long long)c->op, trace_kind_name(rec.kind), (unsigned long long)rec.size);
+            return -1;
+        }
+        c->op++;
+        if (live > c->r->peak_live_bytes)
+            c->r->peak_live_bytes = live;
+        if (c->live_objs > c->r->peak_live_objects)
+            c->r->peak_live_objects = c->live_objs;
+        if (__builtin_expect(--c->countdown == 0, 0)) {
+            c->live = live;
+            checkpoint(c);
+        }
+    }
+    c->live = live;
+    return 0;
+}
+
+#define LOOP(LAT, DRY, TOUCH)                                                                                    \
+    __attribute__((noinline)) static int loop_##LAT##_##DRY##_##TOUCH(struct ctx *c, const uint8_t *p,            \
+                                                                      const uint8_t *end)                        \
+    {                                                                                                             \
+        return run_loop(c, p, end, LAT, DRY, TOUCH);                                                              \
+    }
+LOOP(0, 0, TOUCH_NONE)
+LOOP(0, 0, TOUCH_PAGES)
+LOOP(0, 0, TOUCH_FULL)
+LOOP(1, 0, TOUCH_NONE)
+LOOP(1, 0, TOUCH_PAGES)
+LOOP(1, 0, TOUCH_FULL)
+LOOP(0, 1, TOUCH_NONE)
+LOOP(1, 1, TOUCH_NONE)
+
+typedef int (*loop_fn)(struct ctx *, const uint8_t *, const uint8_t *);
+
+static loop_fn pick_loop(const struct replay_opts *o)
+{
+    if (o->dry)
+        return o->latency ? loop_1_1_TOUCH_NONE : loop_0_1_TOUCH_NONE;
+    static const loop_fn table[2][3] = {
+        { loop_0_0_TOUCH_NONE, loop_0_0_TOUCH_PAGES, loop_0_0_TOUCH_FULL },
+        { loop_1_0_TOUCH_NONE, loop_1_0_TOUCH_PAGES, loop_1_0_TOUCH_FULL },
+    };
+    return table[!!o->latency][o->touch];
+}
+
+/* ---- set-up and figures ---- */
+
+static void *map_array(uint64_t n, size_t elem, uint64_t *cap)
+{
+    *cap = n ? n : 1;
+    return os_map(*cap * elem);
+}
+
+static double ratio(uint64_t num, uint64_t den)
+{
+    return den ? (double)num / (double)den : NAN;
+}
+
+static size_t slot_bytes(const struct trace *t)
+{
+    return (size_t)(t->hdr.n_objects ? t->hdr.n_objects : 1) * sizeof(struct slot);
+}
+
+/* Free what the trace left live: not measured, but it keeps leak checkers quiet
+ * and makes in-process replays independent. */
+static void free_leftovers(struct ctx *c, uint32_t n)
+{
+    if (c->o->dry)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        if (c->slots[i].ptr)
+            c->A.free(c->slots[i].ptr, (c->slots[i].size & SLOT_ALIGNED) ? 0 : SLOT_SIZE(c->slots[i].size));
+}
+
+int replay_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,
+               const struct replay_opts *o, struct replay_result *r)
+{
+    memset(r, 0, sizeof *r);
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    c.o = o;
+    c.A = *a;
+    fallback_of = a;
+    if (!c.A.calloc)
+        c.A.calloc = fallback_calloc;
+    if (!c.A.realloc)
+        c.A.realloc = fallback_realloc;
+    if (!o->dry && (!a->malloc || !a->free || (s->count[TR_ALIGNED] && !a->aligned_alloc))) {
+        snprintf(r->error, sizeof r->error, "allocator %s lacks an operation this trace needs", a->name);
+        return -1;
+    }
+
+    /* Harness memory: mapped and pre-faulted before the baseline. */
+    uint64_t checkpoints = o->checkpoints ? o->checkpoints : 1;
+    r->sample_interval = s->n_ops / checkpoints ? s->n_ops / checkpoints : 1;
+    c.slots = os_map(slot_bytes(t));
+    r->samples = map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
+                           sizeof *r->samples, &r->samples_cap);
+    r->phases = map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
+    r->idles = map_array(s->count[TR_IDLE], sizeof *r->idles, &r->idles_cap);
+    if (o->latency) {
+        r->lat = os_map(TR_KIND_COUNT * sizeof(struct hist));
+        if (r->lat)
+            for (unsigned k = 0; k < TR_KIND_COUNT; k++)
+                hist_reset(&r->lat[k]);
+    }
+    if (!c.slots || !r->samples || !r->phases || !r->idles || (o->latency && !r->lat)) {
+        snprintf(r->error, sizeof r->error, "cannot map harness memory for %u objects", t->hdr.n_objects);
+        os_unmap(c.slots, slot_bytes(t));
+        return -1;
+    }
+    c.lat = r->lat;
+    if (o->latency) {
+        if (tsc_calibrate(&r->tsc) != 0) {
+            snprintf(r->error, sizeof r->error, "--latency needs an invariant TSC with rdtscp");
+            os_unmap(c.slots, slot_bytes(t));
+            return -1;
+        }
+        c.overhead = r->tsc.overhead_median;
+    }
+    if (os_rss_open() != 0) {
+        snprintf(r->error, sizeof r->error, "cannot open /proc/self/statm");
+        os_unmap(c.slots, slot_bytes(t));
+        return -1;
+    }
+
+    /* Baseline: after the harness's set-up, before the allocator's init. */
+    os_reset_hwm();
+    r->baseline_rss = os_rss_anon_bytes();
+    struct os_usage u0, u1, u2;
+    os_usage_now(&u0);
+    uint64_t t0 = os_now_ns();
+    if (!o->dry && a->init && a->init(o->alloc_opts) != 0) {
+        snprintf(r->error, sizeof r->error, "allocator %s: init failed", a->name);
+        os_unmap(c.slots, slot_bytes(t));
+        return -1;
+    }
+    r->init_ns = os_now_ns() - t0;
+    os_usage_now(&u1);
+    r->init_minor_faults = u1.minor_faults - u0.minor_faults;
+
+    c.countdown = r->sample_interval;
+    c.t_start = os_now_ns();
+    take_sample(&c, EV_START, 0, 0);
+    phase_open(&c, "start", 5, 0);
+    c.excluded_ns = os_now_ns() - c.t_start; /* the first sample is not replay time */
+    os_usage_now(&u1);
+
+    int rc = pick_loop(o)(&c, trace_body(t), trace_end(t));
+
+    uint64_t t_end = os_now_ns();
+    os_usage_now(&u2);
+    r->wall_ns = t_end - c.t_start - c.excluded_ns;
+    r->excluded_ns = c.excluded_ns;
+    phase_close(&c, r->wall_ns);
+    take_sample(&c, EV_END, 0, r->wall_ns);
+
+    r->ops = c.op;
+    r->records = s->n_records;
+    memcpy(r->count, s->count, sizeof r->count);
+    r->user_ns = u2.user_ns - u1.user_ns;
+    r->sys_ns = u2.sys_ns - u1.sys_ns;
+    r->minor_faults = u2.minor_faults - u1.minor_faults;
+    r->major_faults = u2.major_faults - u1.major_faults;
+    r->final_rss = r->samples[r->n_samples - 1].rss;
+    r->final_live_bytes = c.live;
+    uint64_t hwm = 0, file = 0;
+    if (os_status_read(&hwm, &file) == 0 && hwm > file + r->baseline_rss)
+        r->peak_rss_hwm = hwm - file - r->baseline_rss;
+    r->peak_rss = r->peak_rss_sampled > r->peak_rss_hwm ? r->peak_rss_sampled : r->peak_rss_hwm;
+
+    /* J&W #4 (peak/peak), #1 (time-averaged: ratio of the means over the evenly
+     * spaced op checkpoints), and at the end. */
+    uint64_t sum_rss = 0, sum_live = 0;
+    for (uint64_t i = 0; i < r->n_samples; i++)
+        if (r->samples[i].event == EV_OPS) {
+            sum_rss += r->samples[i].rss;
+            sum_live += r->samples[i].live;
+        }
+    r->frag_peak = ratio(r->peak_rss, r->peak_live_bytes);
+    r->frag_mean = ratio(sum_rss, sum_live);
+    r->frag_end = ratio(r->final_rss, r->final_live_bytes);
+
+    alloc_stats_clear(&r->stats);
+    r->stats_rc = (!o->dry && a->stats) ? a->stats(&r->stats) : -1;
+    free_leftovers(&c, t->hdr.n_objects);
+    os_unmap(c.slots, slot_bytes(t));
+    return rc;
+}
+
+void replay_result_free(struct replay_result *r)
+{
+    os_unmap(r->samples, r->samples_cap * sizeof *r->samples);
+    os_unmap(r->phases, r->phases_cap * sizeof *r->phases);
+    os_unmap(r->idles, r->idles_cap * sizeof *r->idles);
+    if (r->lat)
+        os_unmap(r->lat, TR_KIND_COUNT * sizeof(struct hist));
+    memset(r, 0, sizeof *r);
+}

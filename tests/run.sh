@@ -1,0 +1,76 @@
+#!/bin/bash
+# run.sh BUILD_DIR - run every test program of the suite and end with one summary
+# line "N passed, N failed" (N counts cmocka test cases, plus one per other check).
+# Exits non-zero if anything failed.
+set -u
+B=${1:-build}
+: "${ALLOCATORS:=glibc jemalloc tcmalloc mimalloc}"
+: "${FUZZ_SECONDS:=60}"
+passed=0
+failed=0
+failures=""
+
+# run NAME COMMAND...: run a cmocka program and add its counts.
+run() {
+    local name=$1
+    shift
+    local out rc p f
+    echo "=== $name"
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -E '^\[ *(PASSED|FAILED|  OK|ERROR|RUN) ' | grep -v '^\[ RUN' | grep -v '^\[       OK' || true
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or failed outside cmocka's accounting
+    fi
+    if [ "$f" -ne 0 ]; then
+        printf '%s\n' "$out" | tail -n 40
+        failures="$failures $name"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+# check NAME COMMAND...: one pass/fail for a command's exit status.
+check() {
+    local name=$1
+    shift
+    local out
+    echo "=== $name"
+    if out=$("$@" 2>&1); then
+        passed=$((passed + 1))
+        printf '%s\n' "$out" | tail -n 3
+    else
+        printf '%s\n' "$out" | tail -n 40
+        failed=$((failed + 1))
+        failures="$failures $name"
+    fi
+}
+
+export ALLOCMARK_BIN="$B/bin"
+export ALLOCATORS
+run test_trace "$B/tests/test_trace"
+run test_hist "$B/tests/test_hist"
+run test_replay "$B/tests/test_replay"
+for a in $ALLOCATORS; do
+    run "test_adapter-$a" "$B/tests/test_adapter-$a"
+done
+run test_drivers "$B/tests/test_drivers"
+
+# The same harness code under AddressSanitizer + UndefinedBehaviorSanitizer.
+run asan/test_trace "$B/asan/tests/test_trace"
+run asan/test_hist "$B/asan/tests/test_hist"
+run asan/test_replay "$B/asan/tests/test_replay"
+run asan/test_adapter-glibc "$B/asan/tests/test_adapter-glibc"
+ALLOCMARK_BIN="$B/asan/bin" ALLOCATORS=glibc run asan/test_drivers "$B/tests/test_drivers"
+
+# The trace reader under libFuzzer, from the seed corpus.
+mkdir -p "$B/fuzz/corpus"
+check "fuzz_trace (${FUZZ_SECONDS}s)" "$B/fuzz/fuzz_trace" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+    "$B/fuzz/corpus" tests/corpus
+
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

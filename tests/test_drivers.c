@@ -1,0 +1,255 @@
+/* test_drivers.c - the driver binaries end to end: every allocator in $ALLOCATORS
+ * (from $ALLOCMARK_BIN) replays hand-written traces; the JSON carries every field
+ * with the exact op and live figures; --dry, --latency, --timeline, --json, bad
+ * input and multi-thread refusal behave as documented. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+extern char **environ;
+
+static char tmpdir[] = "/tmp/allocmark-test-drivers-XXXXXX";
+static const char *bindir;
+static char allocators[256];
+static char out[1 << 20], err[1 << 16];
+
+static int setup(void **state)
+{
+    (void)state;
+    bindir = getenv("ALLOCMARK_BIN") ? getenv("ALLOCMARK_BIN") : "build/bin";
+    snprintf(allocators, sizeof allocators, "%s",
+             getenv("ALLOCATORS") ? getenv("ALLOCATORS") : "glibc jemalloc tcmalloc mimalloc");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* Run bindir/prog with args (NULL-terminated); stdout -> out, stderr -> err. */
+static int run(const char *prog, ...)
+{
+    char path[512], so[300], se[300];
+    snprintf(path, sizeof path, "%s/%s", bindir, prog);
+    snprintf(so, sizeof so, "%s/stdout", tmpdir);
+    snprintf(se, sizeof se, "%s/stderr", tmpdir);
+    char *argv[32] = { path };
+    int argc = 1;
+    va_list ap;
+    va_start(ap, prog);
+    for (const char *a; argc < 31 && (a = va_arg(ap, const char *));)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        fail_msg("cannot run %s", path);
+    int status;
+    waitpid(pid, &status, 0);
+    slurp(so, out, sizeof out);
+    slurp(se, err, sizeof err);
+    if (!WIFEXITED(status))
+        fail_msg("%s died: %s", path, err);
+    return WEXITSTATUS(status);
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[8][300];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, 300, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* The number after "key": in a JSON line (fails the test if absent). */
+static double num(const char *json, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p)
+        fail_msg("no %s in %s", key, json);
+    return strtod(p + strlen(pat), NULL);
+}
+
+static int has(const char *json, const char *text) { return strstr(json, text) != NULL; }
+
+static const char *small_trace = "t0 malloc 7 64\n"
+                                 "t0 calloc 8 4 16\n"
+                                 "t0 realloc 7 200\n"
+                                 "t0 aligned 9 64 100\n"
+                                 "phase steady\n"
+                                 "t0 free 7\n"
+                                 "idle 5\n"
+                                 "t0 malloc 100 5000\n"
+                                 "t0 free 8\n"
+                                 "t0 free 9\n";
+
+static const char *required[] = {
+    "allocator", "allocator_version", "trace", "ops", "threads", "wall_ns", "ns_per_op", "init_ns", "user_s",
+    "sys_s", "minor_faults", "major_faults", "baseline_rss_bytes", "peak_rss_bytes", "final_rss_bytes",
+    "peak_live_bytes", "frag_peak", "frag_mean", "frag_end", "idle", "alloc_stats", "phases",
+};
+
+static void check_small_json(const char *json, const char *alloc, int dry)
+{
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "\"%s\":", required[i]);
+        if (!has(json, pat))
+            fail_msg("%s: no %s in %s", alloc, required[i], json);
+    }
+    char want[64];
+    snprintf(want, sizeof want, "\"allocator\":\"%s\"", alloc);
+    assert_true(has(json, want));
+    assert_true(has(json, dry ? "\"dry\":true" : "\"dry\":false"));
+    assert_int_equal(num(json, "ops"), 8);
+    assert_int_equal(num(json, "threads"), 1);
+    assert_int_equal(num(json, "peak_live_bytes"), 5164);
+    assert_int_equal(num(json, "final_live_bytes"), 5000);
+    assert_true(num(json, "wall_ns") > 0);
+    assert_true(num(json, "ns_per_op") > 0);
+    assert_true(has(json, "\"idle\":[{\"op\":5,\"ms\":5,"));
+    assert_true(has(json, "\"name\":\"steady\""));
+    assert_int_equal(strchr(json, '\n') - json + 1, strlen(json)); /* one line */
+}
+
+static void test_every_allocator_small_trace(void **state)
+{
+    (void)state;
+    const char *trace = write_file("small.txt", small_trace);
+    char list[256], prog[64];
+    snprintf(list, sizeof list, "%s", allocators);
+    for (char *save, *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        snprintf(prog, sizeof prog, "allocmark-%s", a);
+        assert_int_equal(run(prog, trace, NULL), 0);
+        check_small_json(out, a, 0);
+        assert_true(has(out, "\"alloc_stats\":{\"allocated\":")); /* every adapter has stats */
+        assert_int_equal(run(prog, "--dry", trace, NULL), 0);
+        check_small_json(out, a, 1);
+        assert_int_equal(run(prog, "--latency", "--release-at-idle", "--touch", "full", trace, NULL), 0);
+        check_small_json(out, a, 0);
+        assert_true(has(out, "\"latency\":{\"timer\":{\"ticks_per_ns\":"));
+        assert_true(has(out, "\"aligned\":{\"count\":1,"));
+        assert_true(num(out, "p99_9_ns") >= 0);
+        assert_true(has(out, "\"release_rc\":0"));
+    }
+}
+
+/* 24 MiB of small and medium objects, then churn: RSS must cover the live bytes. */
+static void test_fragmentation_at_least_one(void **state)
+{
+    (void)state;
+    static char text[4 << 20];
+    size_t n = 0;
+    uint64_t x = 12345;
+    for (int i = 0; i < 12000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        n += (size_t)snprintf(text + n, sizeof text - n, "t0 malloc %d %llu\n", i, (unsigned long long)(16 + (x >> 33) % 4081));
+    }
+    for (int i = 0; i < 12000; i += 2)
+        n += (size_t)snprintf(text + n, sizeof text - n, "t0 free %d\nt0 malloc %d 3000\n", i, i + 100000);
+    const char *trace = write_file("frag.txt", text);
+    char list[256], prog[64];
+    snprintf(list, sizeof list, "%s", allocators);
+    for (char *save, *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        snprintf(prog, sizeof prog, "allocmark-%s", a);
+        assert_int_equal(run(prog, trace, NULL), 0);
+        double frag = num(out, "frag_peak");
+        if (frag < 1.0 || frag > 3.0)
+            fail_msg("%s: frag_peak %g outside [1, 3]: %s", a, frag, out);
+        assert_true(num(out, "peak_rss_bytes") >= num(out, "peak_live_bytes"));
+        assert_true(num(out, "minor_faults") > 1000);
+    }
+}
+
+static void test_outputs_to_files(void **state)
+{
+    (void)state;
+    const char *trace = write_file("out.txt", small_trace);
+    char json[300], csv[300], buf[1 << 16];
+    snprintf(json, sizeof json, "%s/out.json", tmpdir);
+    snprintf(csv, sizeof csv, "%s/out.csv", tmpdir);
+    assert_int_equal(run("allocmark-glibc", "--json", json, "--timeline", csv, trace, trace, NULL), 0);
+    assert_string_equal(out, ""); /* JSON went to the file */
+    slurp(json, buf, sizeof buf);
+    char *second = strchr(buf, '\n');
+    assert_non_null(second);
+    assert_true(has(buf, "\"ops\":8") && has(second + 1, "\"ops\":8"));
+    slurp(csv, buf, sizeof buf);
+    static const char header[] = "trace,op,t_ns,rss_bytes,live_bytes,event,index\n";
+    assert_true(strncmp(buf, header, strlen(header)) == 0);
+    int lines = 0;
+    for (char *p = buf; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 1 + 2 * 13); /* header, then 8 op samples + 5 marker samples per trace */
+    assert_true(has(buf, ",idle_after,0\n") && has(buf, ",phase,1\n"));
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    const char *bad = write_file("bad.txt", "t0 malloc 1 16\nt0 free 2\n");
+    assert_int_equal(run("allocmark-glibc", bad, NULL), 2);
+    assert_true(has(err, "bad.txt:2:") && has(err, "not live"));
+    const char *junk = write_file("junk.trace", "\x01\x02garbage");
+    assert_int_equal(run("allocmark-glibc", junk, NULL), 2);
+    assert_true(has(err, "junk.trace: byte 0: bad magic"));
+    assert_int_equal(run("allocmark-glibc", "/nonexistent/trace", NULL), 2);
+    assert_true(has(err, "/nonexistent/trace: cannot open"));
+    const char *mt = write_file("mt.txt", "t0 malloc 1 16\nt1 free 1\n");
+    assert_int_equal(run("allocmark-glibc", mt, NULL), 3);
+    assert_true(has(err, "multi-thread replay is not implemented"));
+    assert_int_equal(run("allocmark-glibc", "--touch", "some", bad, NULL), 1);
+    assert_true(has(err, "--touch"));
+    assert_int_equal(run("allocmark-glibc", NULL), 1);
+    assert_int_equal(run("allocmark-glibc", "--help", NULL), 0);
+    static const char *opts[] = { "--latency", "--dry", "--touch", "--release-at-idle", "--checkpoints",
+                                  "--alloc-opt", "--json", "--timeline" };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        assert_true(has(out, opts[i]));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_allocator_small_trace),
+        cmocka_unit_test(test_fragmentation_at_least_one),
+        cmocka_unit_test(test_outputs_to_files),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests_name("drivers", tests, setup, teardown);
+}

@@ -38,7 +38,7 @@ ASAN_TESTS := $(B)/asan/tests/test_trace $(B)/asan/tests/test_hist $(B)/asan/tes
               $(B)/asan/tests/test_adapter-glibc $(B)/asan/bin/allocmark-glibc
 FUZZER := $(B)/fuzz/fuzz_trace
 
-.PHONY: all deps test-deps test clean fuzz
+.PHONY: all deps test-deps test clean fuzz print-allocators
 .SECONDARY:
 all: $(DRIVERS) $(TOOLS)
 
@@ -107,3 +107,6 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+print-allocators:
+	@echo $(ALLOCATORS)

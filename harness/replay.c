@@ -190,101 +190,141 @@ static inline __attribute__((always_inline)) void touch(char *p, uint64_t from, 
         }                                                                                                         \
     } while (0)
 
+/* Hot state lives in locals: stores to the slot table could alias fields of
+ * *c, which would force every counter through memory on every op. */
+struct hot {
+    uint64_t live, live_objs, op, countdown, peak_live, peak_objs;
+};
+
+static void hot_save(struct ctx *c, const struct hot *h)
+{
+    c->live = h->live;
+    c->live_objs = h->live_objs;
+    c->op = h->op;
+    c->countdown = h->countdown;
+    if (h->peak_live > c->r->peak_live_bytes)
+        c->r->peak_live_bytes = h->peak_live;
+    if (h->peak_objs > c->r->peak_live_objects)
+        c->r->peak_live_objects = h->peak_objs;
+}
+
+static int alloc_failed(struct ctx *c, const struct hot *h, unsigned kind, uint64_t size)
+{
+    hot_save(c, h);
+    c->r->failed_op = h->op;
+    snprintf(c->r->error, sizeof c->r->error, "op %llu: %s of %llu bytes returned NULL", (unsigned long long)h->op,
+             trace_kind_name(kind), (unsigned long long)size);
+    return -1;
+}
+
 static inline __attribute__((always_inline)) int run_loop(struct ctx *c, const uint8_t *p, const uint8_t *end,
                                                           const int LAT, const int DRY, const enum touch_mode TOUCH)
 {
-    struct slot *slots = c->slots;
-    struct trace_rec rec;
-    uint64_t live = c->live;
+    struct slot *const slots = c->slots;
+    struct hot h = { c->live, c->live_objs, c->op, c->countdown, c->r->peak_live_bytes, c->r->peak_live_objects };
     while (p < end) {
-        p = trace_decode(p, end, &rec);
-        if (__builtin_expect(!p, 0)) {
-            snprintf(c->r->error, sizeof c->r->error, "undecodable record after validation (op %llu)",
-                     (unsigned long long)c->op);
-            return -1;
+        const uint8_t *rec_start = p;
+        unsigned kind = *p & 0x0f;
+        if (__builtin_expect((*p++ >> 4) == 15, 0)) { /* long thread number: not needed here */
+            uint64_t skip;
+            p = trace_get_varint_valid(p, &skip);
         }
-        struct slot *s = &slots[rec.id];
-        char *q = NULL;
-        switch (rec.kind) {
+        uint64_t id, size = 0, a = 0;
+        char *q;
+        struct slot *s;
+        switch (kind) {
         case TR_MALLOC:
+            p = trace_get_varint_valid(trace_get_varint_valid(p, &id), &size);
+            s = &slots[id];
             if (DRY)
                 q = (char *)s;
             else
-                TIMED(LAT, TR_MALLOC, q = c->A.malloc(rec.size));
-            s->size = rec.size;
+                TIMED(LAT, TR_MALLOC, q = c->A.malloc(size));
+            s->size = size;
             break;
         case TR_CALLOC:
+            p = trace_get_varint_valid(trace_get_varint_valid(trace_get_varint_valid(p, &id), &a), &size);
+            s = &slots[id];
             if (DRY)
                 q = (char *)s;
             else
-                TIMED(LAT, TR_CALLOC, q = c->A.calloc(rec.nmemb, rec.elem));
-            s->size = rec.size;
+                TIMED(LAT, TR_CALLOC, q = c->A.calloc(a, size));
+            size *= a; /* validated: cannot overflow */
+            s->size = size;
             break;
         case TR_ALIGNED:
+            p = trace_get_varint_valid(trace_get_varint_valid(trace_get_varint_valid(p, &id), &a), &size);
+            s = &slots[id];
             if (DRY)
                 q = (char *)s;
             else
-                TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(rec.align, rec.size));
-            s->size = rec.size | SLOT_ALIGNED;
+                TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc((size_t)1 << a, size));
+            s->size = size | SLOT_ALIGNED;
             break;
         case TR_REALLOC: {
+            p = trace_get_varint_valid(trace_get_varint_valid(p, &id), &size);
+            s = &slots[id];
             uint64_t old = SLOT_SIZE(s->size);
             if (DRY)
                 q = s->ptr;
             else
-                TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, rec.size));
-            if (q) {
-                /* keep the aligned mark: the block may still be the aligned one */
-                s->size = rec.size | (s->size & SLOT_ALIGNED);
-                live -= old;
-                if (!DRY)
-                    touch(q, old, rec.size, TOUCH);
-                s->ptr = q;
-                live += rec.size;
-            }
+                TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
+            if (__builtin_expect(!q, 0))
+                return alloc_failed(c, &h, TR_REALLOC, size);
+            /* keep the aligned mark: the block may still be the aligned one */
+            s->size = size | (s->size & SLOT_ALIGNED);
+            if (!DRY)
+                touch(q, old, size, TOUCH);
+            s->ptr = q;
+            h.live += size - old;
             goto counted;
         }
         case TR_FREE: {
-            uint64_t size = SLOT_SIZE(s->size);
+            p = trace_get_varint_valid(p, &id);
+            s = &slots[id];
+            uint64_t sz = SLOT_SIZE(s->size);
             if (!DRY)
-                TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : size));
-            live -= size;
-            c->live_objs--;
+                TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : sz));
+            h.live -= sz;
+            h.live_objs--;
             s->ptr = NULL;
             goto counted;
         }
-        default:
-            c->live = live;
+        default: {
+            struct trace_rec rec;
+            p = trace_decode(rec_start, end, &rec);
+            if (__builtin_expect(!p, 0)) {
+                hot_save(c, &h);
+                snprintf(c->r->error, sizeof c->r->error, "undecodable record after validation (op %llu)",
+                         (unsigned long long)h.op);
+                return -1;
+            }
+            hot_save(c, &h);
             marker(c, &rec);
             continue;
         }
+        }
         /* malloc, calloc, aligned */
-        if (q) {
-            if (!DRY)
-                touch(q, 0, rec.size, TOUCH);
-            s->ptr = q;
-            live += rec.size;
-            c->live_objs++;
-        }
+        if (__builtin_expect(!q && size, 0))
+            return alloc_failed(c, &h, kind, size);
+        if (!DRY)
+            touch(q, 0, size, TOUCH);
+        s->ptr = q;
+        h.live += size;
+        h.live_objs++;
+        if (h.live_objs > h.peak_objs)
+            h.peak_objs = h.live_objs;
     counted:
-        if (__builtin_expect(!q && rec.kind != TR_FREE && rec.size, 0)) {
-            c->live = live;
-            c->r->failed_op = c->op;
-            snprintf(c->r->error, sizeof c->r->error, "op %llu: %s of %llu bytes returned NULL",
-                     (unsigned long long)c->op, trace_kind_name(rec.kind), (unsigned long long)rec.size);
-            return -1;
-        }
-        c->op++;
-        if (live > c->r->peak_live_bytes)
-            c->r->peak_live_bytes = live;
-        if (c->live_objs > c->r->peak_live_objects)
-            c->r->peak_live_objects = c->live_objs;
-        if (__builtin_expect(--c->countdown == 0, 0)) {
-            c->live = live;
+        h.op++;
+        if (h.live > h.peak_live)
+            h.peak_live = h.live;
+        if (__builtin_expect(--h.countdown == 0, 0)) {
+            hot_save(c, &h);
             checkpoint(c);
+            h.countdown = c->countdown;
         }
     }
-    c->live = live;
+    hot_save(c, &h);
     return 0;
 }
 

@@ -117,6 +117,25 @@ static inline const uint8_t *trace_get_varint(const uint8_t *p, const uint8_t *e
     return NULL;
 }
 
+/* The replay loop's varint reader: no bounds or overflow checks, so only for a
+ * trace that trace_validate accepted (which proved every varint well-formed). */
+static inline const uint8_t *trace_get_varint_valid(const uint8_t *p, uint64_t *out)
+{
+    uint64_t v = *p++;
+    if (v >= 0x80) {
+        v &= 0x7f;
+        unsigned shift = 7;
+        uint8_t b;
+        do {
+            b = *p++;
+            v |= (uint64_t)(b & 0x7f) << shift;
+            shift += 7;
+        } while (b & 0x80);
+    }
+    *out = v;
+    return p;
+}
+
 /* Decode one record's fields (no semantic checks). Returns the next record or NULL
  * when the bytes do not form a record (truncated, bad kind, oversized field). */
 static inline const uint8_t *trace_decode(const uint8_t *p, const uint8_t *end, struct trace_rec *r)

@@ -1,0 +1,103 @@
+#!/bin/bash
+# run_all.sh - replay every trace in workloads/ against every allocator, in
+# interleaved rounds (a fresh random order each round, seeded and recorded), and
+# print per trace the median time and peak RSS of each allocator relative to glibc.
+#
+# usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [-- DRIVER-OPTIONS...]
+# Results go to results/<run-id>/ (see results/README.md).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+rounds=5
+seed=$(date +%s)
+extra=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --latency) extra+=(--latency); shift ;;
+        --) shift; extra+=("$@"); break ;;
+        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
+    esac
+done
+case "$rounds" in ''|*[!0-9]*|0) echo "run_all.sh: --rounds needs a positive integer" >&2; exit 1 ;; esac
+case "$seed" in ''|*[!0-9]*) echo "run_all.sh: --seed needs a non-negative integer" >&2; exit 1 ;; esac
+
+make -s -j2 all >&2
+allocators=$(make -s -f Makefile print-allocators 2>/dev/null)
+
+# The stand-in synthetic workload until the workload generators land: a 1M-op
+# random churn, generated deterministically into build/ (not a file in workloads/).
+mkdir -p build/workloads
+churn=build/workloads/churn-1m.trace
+[ -f "$churn" ] || build/tests/gen_churn "$churn" 1000000 20000 16 4096 1 >&2
+
+shopt -s nullglob
+traces=(workloads/*.trace workloads/*.trace.zst "$churn")
+run_id=$(date -u +%Y%m%d-%H%M%S)-$seed
+out=results/$run_id
+mkdir -p "$out/raw"
+{
+    echo "command: $0 --rounds $rounds --seed $seed ${extra[*]:-}"
+    echo "date: $(date -u +%FT%TZ)"
+    echo "seed: $seed"
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
+    echo "kernel: $(uname -srm)"
+    grep -m1 'model name' /proc/cpuinfo || true
+    echo "cpus: $(nproc)"
+    grep MemTotal /proc/meminfo || true
+    for a in $allocators; do
+        echo "allocator $a: $(build/bin/allocmark-$a --help >/dev/null 2>&1 && echo built)"
+    done
+} > "$out/machine.txt"
+
+# Interleave: each round runs every (trace, allocator) pair in a fresh order.
+RANDOM=$seed
+pairs=()
+for t in "${traces[@]}"; do for a in $allocators; do pairs+=("$a|$t"); done; done
+failures=0
+for ((r = 1; r <= rounds; r++)); do
+    order=()
+    for p in "${pairs[@]}"; do order+=("$RANDOM|$p"); done
+    mapfile -t order < <(printf '%s\n' "${order[@]}" | sort -t'|' -k1,1n | cut -d'|' -f2-)
+    echo "round $r/$rounds: ${#order[@]} runs" >&2
+    for p in "${order[@]}"; do
+        a=${p%%|*}
+        t=${p#*|}
+        name=$(basename "$t")
+        echo "$r $a $t" >> "$out/order.txt"
+        if ! build/bin/allocmark-"$a" "${extra[@]}" "$t" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log"; then
+            failures=$((failures + 1))
+        fi
+    done
+done
+
+# Summary: median (and min, spread = (max-min)/median) of ns/op and peak RSS.
+field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" "$2"; }
+stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
+    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
+    printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
+{
+    printf '%-28s %-10s %10s %9s %7s %6s %12s %7s %5s\n' trace allocator ns/op min spread x_glibc peak_rss_MiB x_glibc flag
+    for t in "${traces[@]}"; do
+        name=$(basename "$t")
+        read -r g_ns _ _ < <(field ns_per_op "$out/raw/$name.glibc.jsonl" 2>/dev/null | stats)
+        read -r g_rss _ _ < <(field peak_rss_bytes "$out/raw/$name.glibc.jsonl" 2>/dev/null | stats)
+        for a in $allocators; do
+            f=$out/raw/$name.$a.jsonl
+            [ -s "$f" ] || { printf '%-28s %-10s %s\n' "$name" "$a" "FAILED (see errors.log)"; continue; }
+            read -r ns ns_min ns_spread < <(field ns_per_op "$f" | stats)
+            read -r rss _ _ < <(field peak_rss_bytes "$f" | stats)
+            awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v gns="$g_ns" \
+                -v rss="$rss" -v grss="$g_rss" 'BEGIN {
+                printf "%-28s %-10s %10.2f %9.2f %6.0f%% %6.2fx %12.2f %6.2fx %5s\n", t, a, ns, mn, sp*100,
+                    (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, (sp>0.25)?"WIDE":""}'
+        done
+    done
+    echo
+    echo "median of $rounds interleaved rounds (seed $seed); spread = (max-min)/median of ns/op;"
+    echo "WIDE = spread over 25%: the machine was noisy, rerun before trusting that row."
+} | tee "$out/summary.txt"
+echo "results: $out" >&2
+[ "$failures" -eq 0 ] || { echo "run_all.sh: $failures runs failed (see $out/errors.log)" >&2; exit 1; }

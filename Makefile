@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 60
 
 B := build
 HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_text.c \
-               hist.c tsc.c replay.c json.c report.c
+               hist.c tsc.c opstream.c replay.c json.c report.c
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
 ASAN_OBJ    := $(HARNESS_SRC:%.c=$(B)/asan/harness/%.o)
 

@@ -62,8 +62,9 @@ static void *mi_adapter_aligned_alloc(size_t alignment, size_t size)
         return NULL;
     /* mimalloc 2.0.9 (Debian 12) takes a shortcut for power-of-two sizes up to
      * 1 KiB, assuming such blocks are naturally aligned; for alignments of
-     * 256..1024 they are not (microsoft/mimalloc#700, fixed in 2.1). Above 128
-     * the shortcut is the only difference from the _at variant, so use that. */
+     * 256..1024 they are not (microsoft/mimalloc#700, fixed upstream after
+     * 2.0.9). The shortcut is the only difference from the _at variant, so
+     * above 128 we go there directly. */
     if (alignment > 128)
         return mi_malloc_aligned_at(size, alignment, 0);
     return mi_malloc_aligned(size, alignment);

@@ -14,11 +14,13 @@
 
 /* tc_free_sized() takes the size class from `size` without looking the block
  * up, so it is only safe when the block really is in that class. tc_realloc()
- * breaks this: it keeps a block when the new size is 1/2..1x of the old class,
- * and grows a block by at least 1.25x. Rather than change tcmalloc's realloc
- * policy, we notice the first realloc whose block is not in the class of its new
- * size and from then on free unsized. Objects realloc'd before that were all in
- * their class, so they stay safe to free sized. Relaxed is enough: a free of a
+ * breaks this: it keeps the block when the new size is 1/2..1x of its class,
+ * and a growth of under 25% gets a block of 1.25x the old class. A block in the
+ * wrong class is handed out again as the smaller class, and tcmalloc's free
+ * lists and statistics drift. Rather than change tcmalloc's realloc policy, we
+ * notice the first realloc that leaves a block outside the class of its new
+ * size and from then on free unsized. Blocks realloc'd before that were in
+ * their class, so freeing them sized stays safe. Relaxed is enough: a free of a
  * block happens after the realloc that produced it. */
 static atomic_bool free_unsized;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "opstream.h"
 #include "os.h"
 
 /* Per-object replay state. The top bit of size marks aligned objects, whose size
@@ -35,6 +36,10 @@ struct ctx {
     uint64_t t_start, excluded_ns;
     struct os_usage phase_usage;
     uint64_t phase_t;
+    /* the op stream: decoded words, and where decoding resumes in the trace */
+    uint64_t *words;
+    size_t words_cap, n_words;
+    const uint8_t *next_rec, *trace_base, *trace_end;
 };
 
 /* ---- fallbacks for operations an adapter leaves NULL ---- */
@@ -196,143 +201,165 @@ struct hot {
     uint64_t live, live_objs, op, countdown, peak_live, peak_objs;
 };
 
-static void hot_save(struct ctx *c, const struct hot *h)
+/* Passed by value, so that the hot state's address never escapes the loop. */
+static void hot_save(struct ctx *c, struct hot h)
 {
-    c->live = h->live;
-    c->live_objs = h->live_objs;
-    c->op = h->op;
-    c->countdown = h->countdown;
-    if (h->peak_live > c->r->peak_live_bytes)
-        c->r->peak_live_bytes = h->peak_live;
-    if (h->peak_objs > c->r->peak_live_objects)
-        c->r->peak_live_objects = h->peak_objs;
+    c->live = h.live;
+    c->live_objs = h.live_objs;
+    c->op = h.op;
+    c->countdown = h.countdown;
+    if (h.peak_live > c->r->peak_live_bytes)
+        c->r->peak_live_bytes = h.peak_live;
+    if (h.peak_objs > c->r->peak_live_objects)
+        c->r->peak_live_objects = h.peak_objs;
 }
 
-static int alloc_failed(struct ctx *c, const struct hot *h, unsigned kind, uint64_t size)
+__attribute__((noinline, cold)) static int alloc_failed(struct ctx *c, struct hot h, unsigned kind, uint64_t size)
 {
     hot_save(c, h);
-    c->r->failed_op = h->op;
-    snprintf(c->r->error, sizeof c->r->error, "op %llu: %s of %llu bytes returned NULL", (unsigned long long)h->op,
+    c->r->failed_op = h.op;
+    snprintf(c->r->error, sizeof c->r->error, "op %llu: %s of %llu bytes returned NULL", (unsigned long long)h.op,
              trace_kind_name(kind), (unsigned long long)size);
     return -1;
 }
 
-static inline __attribute__((always_inline)) int run_loop(struct ctx *c, const uint8_t *p, const uint8_t *end,
-                                                          const int LAT, const int DRY, const enum touch_mode TOUCH)
+/* One allocator call and its book-keeping. For calloc, `size` is the element
+ * size and `a` the count; for aligned, `a` is the alignment. */
+static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slot *slots, struct hot *h,
+                                                       unsigned kind, uint64_t id, uint64_t size, uint64_t a,
+                                                       const int LAT, const int DRY, const enum touch_mode TOUCH)
 {
-    struct slot *const slots = c->slots;
-    struct hot h = { c->live, c->live_objs, c->op, c->countdown, c->r->peak_live_bytes, c->r->peak_live_objects };
-    while (p < end) {
-        const uint8_t *rec_start = p;
-        unsigned kind = *p & 0x0f;
-        if (__builtin_expect((*p++ >> 4) == 15, 0)) { /* long thread number: not needed here */
-            uint64_t skip;
-            p = trace_get_varint_valid(p, &skip);
-        }
-        uint64_t id, size = 0, a = 0;
-        char *q;
-        struct slot *s;
-        switch (kind) {
-        case TR_MALLOC:
-            p = trace_get_varint_valid(trace_get_varint_valid(p, &id), &size);
-            s = &slots[id];
-            if (DRY)
-                q = (char *)s;
-            else
-                TIMED(LAT, TR_MALLOC, q = c->A.malloc(size));
-            s->size = size;
-            break;
-        case TR_CALLOC:
-            p = trace_get_varint_valid(trace_get_varint_valid(trace_get_varint_valid(p, &id), &a), &size);
-            s = &slots[id];
-            if (DRY)
-                q = (char *)s;
-            else
-                TIMED(LAT, TR_CALLOC, q = c->A.calloc(a, size));
-            size *= a; /* validated: cannot overflow */
-            s->size = size;
-            break;
-        case TR_ALIGNED:
-            p = trace_get_varint_valid(trace_get_varint_valid(trace_get_varint_valid(p, &id), &a), &size);
-            s = &slots[id];
-            if (DRY)
-                q = (char *)s;
-            else
-                TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc((size_t)1 << a, size));
-            s->size = size | SLOT_ALIGNED;
-            break;
-        case TR_REALLOC: {
-            p = trace_get_varint_valid(trace_get_varint_valid(p, &id), &size);
-            s = &slots[id];
-            uint64_t old = SLOT_SIZE(s->size);
-            if (DRY)
-                q = s->ptr;
-            else
-                TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
-            if (__builtin_expect(!q, 0))
-                return alloc_failed(c, &h, TR_REALLOC, size);
-            /* keep the aligned mark: the block may still be the aligned one */
-            s->size = size | (s->size & SLOT_ALIGNED);
-            if (!DRY)
-                touch(q, old, size, TOUCH);
-            s->ptr = q;
-            h.live += size - old;
-            goto counted;
-        }
-        case TR_FREE: {
-            p = trace_get_varint_valid(p, &id);
-            s = &slots[id];
-            uint64_t sz = SLOT_SIZE(s->size);
-            if (!DRY)
-                TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : sz));
-            h.live -= sz;
-            h.live_objs--;
-            s->ptr = NULL;
-            goto counted;
-        }
-        default: {
-            struct trace_rec rec;
-            p = trace_decode(rec_start, end, &rec);
-            if (__builtin_expect(!p, 0)) {
-                hot_save(c, &h);
-                snprintf(c->r->error, sizeof c->r->error, "undecodable record after validation (op %llu)",
-                         (unsigned long long)h.op);
-                return -1;
-            }
-            hot_save(c, &h);
-            marker(c, &rec);
-            continue;
-        }
-        }
-        /* malloc, calloc, aligned */
-        if (__builtin_expect(!q && size, 0))
-            return alloc_failed(c, &h, kind, size);
+    struct slot *s = &slots[id];
+    char *q;
+    switch (kind) {
+    case TR_MALLOC:
+        if (DRY)
+            q = (char *)s;
+        else
+            TIMED(LAT, TR_MALLOC, q = c->A.malloc(size));
+        s->size = size;
+        break;
+    case TR_CALLOC:
+        if (DRY)
+            q = (char *)s;
+        else
+            TIMED(LAT, TR_CALLOC, q = c->A.calloc(a, size));
+        size *= a; /* validated: cannot overflow */
+        s->size = size;
+        break;
+    case TR_ALIGNED:
+        if (DRY)
+            q = (char *)s;
+        else
+            TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(a, size));
+        s->size = size | SLOT_ALIGNED;
+        break;
+    case TR_REALLOC: {
+        uint64_t old = SLOT_SIZE(s->size);
+        if (DRY)
+            q = s->ptr;
+        else
+            TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
+        if (__builtin_expect(!q, 0))
+            return alloc_failed(c, *h, TR_REALLOC, size);
+        /* keep the aligned mark: the block may still be the aligned one */
+        s->size = size | (s->size & SLOT_ALIGNED);
         if (!DRY)
-            touch(q, 0, size, TOUCH);
+            touch(q, old, size, TOUCH);
         s->ptr = q;
-        h.live += size;
-        h.live_objs++;
-        if (h.live_objs > h.peak_objs)
-            h.peak_objs = h.live_objs;
-    counted:
-        h.op++;
-        if (h.live > h.peak_live)
-            h.peak_live = h.live;
-        if (__builtin_expect(--h.countdown == 0, 0)) {
-            hot_save(c, &h);
-            checkpoint(c);
-            h.countdown = c->countdown;
-        }
+        h->live += size - old;
+        goto counted;
     }
-    hot_save(c, &h);
+    default: { /* TR_FREE */
+        uint64_t sz = SLOT_SIZE(s->size);
+        if (!DRY)
+            TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : sz));
+        h->live -= sz;
+        h->live_objs--;
+        s->ptr = NULL;
+        goto counted;
+    }
+    }
+    /* malloc, calloc, aligned */
+    if (__builtin_expect(!q && size, 0))
+        return alloc_failed(c, *h, kind, size);
+    if (!DRY)
+        touch(q, 0, size, TOUCH);
+    s->ptr = q;
+    h->live += size;
+    h->live_objs++;
+    if (h->live_objs > h->peak_objs)
+        h->peak_objs = h->live_objs;
+counted:
+    h->op++;
+    if (h->live > h->peak_live)
+        h->peak_live = h->live;
+    if (__builtin_expect(--h->countdown == 0, 0)) {
+        hot_save(c, *h);
+        checkpoint(c);
+        h->countdown = c->countdown;
+    }
+    return 0;
+}
+
+/* Decode the next chunk of the trace into the op stream. The first chunk is
+ * decoded before the baseline; later ones (huge traces) in here, off the clock. */
+__attribute__((noinline, cold)) static void refill(struct ctx *c)
+{
+    uint64_t t = os_now_ns();
+    c->n_words = opstream_decode(&c->next_rec, c->trace_end, c->trace_base, c->words, c->words_cap);
+    c->r->decode_chunks++;
+    c->excluded_ns += os_now_ns() - t;
+}
+
+static inline __attribute__((always_inline)) int run_loop(struct ctx *c, const int LAT, const int DRY,
+                                                          const enum touch_mode TOUCH)
+{
+    struct hot h = { c->live, c->live_objs, c->op, c->countdown, c->r->peak_live_bytes, c->r->peak_live_objects };
+    struct slot *const slots = c->slots;
+    for (;;) {
+        const uint64_t *w = c->words, *wend = c->words + c->n_words;
+        while (w < wend) {
+            uint64_t x = *w++, a = 0;
+            unsigned kind = ops_kind(x);
+            uint64_t id = ops_id(x), size = ops_size(x);
+            if (kind == TR_CALLOC || kind == TR_ALIGNED)
+                a = *w++;
+            if (__builtin_expect(kind == OPS_ESCAPE, 0)) {
+                struct trace_rec rec;
+                const uint8_t *at = c->trace_base + *w++;
+                if (!trace_decode(at, c->trace_end, &rec)) {
+                    hot_save(c, h);
+                    snprintf(c->r->error, sizeof c->r->error, "undecodable record after validation (op %llu)",
+                             (unsigned long long)h.op);
+                    return -1;
+                }
+                if (!trace_kind_is_op(rec.kind)) {
+                    hot_save(c, h);
+                    marker(c, &rec);
+                    continue;
+                }
+                kind = rec.kind;
+                id = rec.id;
+                size = kind == TR_CALLOC ? rec.elem : rec.size;
+                a = kind == TR_CALLOC ? rec.nmemb : rec.align;
+            }
+            if (__builtin_expect(do_op(c, slots, &h, kind, id, size, a, LAT, DRY, TOUCH) != 0, 0))
+                return -1;
+        }
+        if (c->next_rec >= c->trace_end)
+            break;
+        hot_save(c, h);
+        refill(c);
+    }
+    hot_save(c, h);
     return 0;
 }
 
 #define LOOP(LAT, DRY, TOUCH)                                                                                    \
-    __attribute__((noinline)) static int loop_##LAT##_##DRY##_##TOUCH(struct ctx *c, const uint8_t *p,            \
-                                                                      const uint8_t *end)                        \
+    __attribute__((noinline)) static int loop_##LAT##_##DRY##_##TOUCH(struct ctx *c)                             \
     {                                                                                                             \
-        return run_loop(c, p, end, LAT, DRY, TOUCH);                                                              \
+        return run_loop(c, LAT, DRY, TOUCH);                                                                      \
     }
 LOOP(0, 0, TOUCH_NONE)
 LOOP(0, 0, TOUCH_PAGES)
@@ -343,7 +370,7 @@ LOOP(1, 0, TOUCH_FULL)
 LOOP(0, 1, TOUCH_NONE)
 LOOP(1, 1, TOUCH_NONE)
 
-typedef int (*loop_fn)(struct ctx *, const uint8_t *, const uint8_t *);
+typedef int (*loop_fn)(struct ctx *);
 
 static loop_fn pick_loop(const struct replay_opts *o)
 {
@@ -367,6 +394,16 @@ static void *map_array(uint64_t n, size_t elem, uint64_t *cap)
 static double ratio(uint64_t num, uint64_t den)
 {
     return den ? (double)num / (double)den : NAN;
+}
+
+/* Words for the op stream: the whole trace when it fits in 256 MiB (two words per
+ * record at most), else chunks of that size. */
+#define OPSTREAM_CHUNK_WORDS ((size_t)32 << 20)
+
+static size_t words_cap(const struct trace_summary *s)
+{
+    uint64_t need = 2 * s->n_records + 2;
+    return need < OPSTREAM_CHUNK_WORDS ? (size_t)need : OPSTREAM_CHUNK_WORDS;
 }
 
 static size_t slot_bytes(const struct trace *t)
@@ -408,6 +445,8 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     uint64_t checkpoints = o->checkpoints ? o->checkpoints : 1;
     r->sample_interval = s->n_ops / checkpoints ? s->n_ops / checkpoints : 1;
     c.slots = os_map(slot_bytes(t));
+    c.words_cap = words_cap(s);
+    c.words = os_map(c.words_cap * sizeof *c.words);
     r->samples = map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
                            sizeof *r->samples, &r->samples_cap);
     r->phases = map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
@@ -418,24 +457,27 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
             for (unsigned k = 0; k < TR_KIND_COUNT; k++)
                 hist_reset(&r->lat[k]);
     }
-    if (!c.slots || !r->samples || !r->phases || !r->idles || (o->latency && !r->lat)) {
+    int rc = -1;
+    if (!c.slots || !c.words || !r->samples || !r->phases || !r->idles || (o->latency && !r->lat)) {
         snprintf(r->error, sizeof r->error, "cannot map harness memory for %u objects", t->hdr.n_objects);
-        os_unmap(c.slots, slot_bytes(t));
-        return -1;
+        goto out;
     }
     c.lat = r->lat;
+    c.trace_base = t->data;
+    c.trace_end = trace_end(t);
+    c.next_rec = trace_body(t);
+    c.n_words = opstream_decode(&c.next_rec, c.trace_end, c.trace_base, c.words, c.words_cap);
+    r->decode_chunks = 1;
     if (o->latency) {
         if (tsc_calibrate(&r->tsc) != 0) {
             snprintf(r->error, sizeof r->error, "--latency needs an invariant TSC with rdtscp");
-            os_unmap(c.slots, slot_bytes(t));
-            return -1;
+            goto out;
         }
         c.overhead = r->tsc.overhead_median;
     }
     if (os_rss_open() != 0) {
         snprintf(r->error, sizeof r->error, "cannot open /proc/self/statm");
-        os_unmap(c.slots, slot_bytes(t));
-        return -1;
+        goto out;
     }
 
     /* Baseline: after the harness's set-up, before the allocator's init. */
@@ -446,8 +488,7 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     uint64_t t0 = os_now_ns();
     if (!o->dry && a->init && a->init(o->alloc_opts) != 0) {
         snprintf(r->error, sizeof r->error, "allocator %s: init failed", a->name);
-        os_unmap(c.slots, slot_bytes(t));
-        return -1;
+        goto out;
     }
     r->init_ns = os_now_ns() - t0;
     os_usage_now(&u1);
@@ -460,7 +501,7 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     c.excluded_ns = os_now_ns() - c.t_start; /* the first sample is not replay time */
     os_usage_now(&u1);
 
-    int rc = pick_loop(o)(&c, trace_body(t), trace_end(t));
+    rc = pick_loop(o)(&c);
 
     uint64_t t_end = os_now_ns();
     os_usage_now(&u2);
@@ -498,7 +539,9 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     alloc_stats_clear(&r->stats);
     r->stats_rc = (!o->dry && a->stats) ? a->stats(&r->stats) : -1;
     free_leftovers(&c, t->hdr.n_objects);
+out:
     os_unmap(c.slots, slot_bytes(t));
+    os_unmap(c.words, c.words_cap * sizeof *c.words);
     return rc;
 }
 

@@ -55,6 +55,7 @@ struct replay_result {
     uint64_t peak_live_bytes, peak_live_objects, final_live_bytes;
     double frag_peak, frag_mean, frag_end; /* NaN when live is 0 */
     uint64_t sample_interval;
+    uint64_t decode_chunks; /* op-stream chunks decoded (the first before the baseline) */
     struct sample *samples;
     uint64_t n_samples, samples_cap;
     struct phase_stat *phases;

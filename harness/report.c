@@ -86,6 +86,7 @@ void report_json(struct membuf *out, const struct report_ctx *rc, const struct r
     json_num(&j, "ns_per_op", per_op(r->wall_ns, r->ops));
     json_num(&j, "ops_per_s", r->wall_ns ? (double)r->ops * 1e9 / (double)r->wall_ns : NAN);
     json_u64(&j, "excluded_ns", r->excluded_ns);
+    json_u64(&j, "decode_chunks", r->decode_chunks);
     json_u64(&j, "init_ns", r->init_ns);
     json_u64(&j, "init_minor_faults", r->init_minor_faults);
     json_num(&j, "user_s", (double)r->user_ns / 1e9);

@@ -144,6 +144,9 @@ static inline const uint8_t *trace_decode(const uint8_t *p, const uint8_t *end, 
         return NULL;
     uint8_t b = *p++;
     uint64_t v = 0, id = 0;
+    r->size = r->nmemb = r->elem = r->align = r->ms = 0;
+    r->name = NULL;
+    r->name_len = 0;
     r->kind = b & 0x0f;
     r->thread = b >> 4;
     if (r->thread == 15) {

@@ -12,17 +12,14 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../allocators/allocator.h"
 
-#define MiB ((size_t)1 << 20)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -199,8 +196,8 @@ static void test_malloc_sizes(void **state)
     for (size_t i = 0; i < ARRAY_LEN(malloc_sizes); i++) {
         size_t n = malloc_sizes[i];
         uint8_t *p = A->malloc(n);
-        /* C allows NULL for size 0, but all our allocators give a unique
-         * pointer and the replayer counts NULL as a failed allocation. */
+        /* C also allows NULL for size 0; all four allocators give a unique
+         * pointer, and this pins that down. */
         if (p == NULL)
             fail_msg("malloc(%zu) returned NULL", n);
         assert_fundamental_alignment(p, n);
@@ -655,7 +652,6 @@ static void test_threads(void **state)
             assert_pattern(b.p, b.n, args[t].id * 7 + (unsigned)i);
             A->free(b.p, b.n);
         }
-
 }
 
 static void *two_trace_threads(void *varg)
@@ -686,6 +682,31 @@ static void test_thread_hooks_reused_thread(void **state)
     }
 }
 
+/* The replayer may also run a trace thread on the main thread. */
+static void test_thread_hooks_on_main_thread(void **state)
+{
+    (void)state;
+    for (unsigned r = 0; r < 3; r++) {
+        if (A->thread_init)
+            A->thread_init();
+        struct block v[64];
+        for (size_t i = 0; i < ARRAY_LEN(v); i++) {
+            v[i] = (struct block){A->malloc(100 + i), 100 + i};
+            assert_non_null(v[i].p);
+            fill(v[i].p, v[i].n, r);
+        }
+        if (A->thread_exit)
+            A->thread_exit();
+        for (size_t i = 0; i < ARRAY_LEN(v); i++) { /* freed after the "thread" ended */
+            assert_pattern(v[i].p, v[i].n, r);
+            A->free(v[i].p, v[i].n);
+        }
+    }
+    void *p = A->malloc(50);
+    assert_non_null(p);
+    A->free(p, 50);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -697,7 +718,7 @@ static int group_setup(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interface),
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_malloc_sizes),
@@ -711,6 +732,14 @@ int main(void)
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_thread_hooks_reused_thread),
+        cmocka_unit_test(test_thread_hooks_on_main_thread),
     };
-    return cmocka_run_group_tests_name(allocator_under_test.name, tests, group_setup, NULL);
+    /* cmocka's default output omits the group name: put the allocator's name
+     * in every test's name ("jemalloc/test_init") so the output says which. */
+    static char names[ARRAY_LEN(tests)][80];
+    for (size_t i = 0; i < ARRAY_LEN(tests); i++) {
+        snprintf(names[i], sizeof names[i], "%s/%s", A->name, tests[i].name);
+        tests[i].name = names[i];
+    }
+    return cmocka_run_group_tests_name(A->name, tests, group_setup, NULL);
 }

@@ -79,9 +79,12 @@ static int run_trace(void *arg)
     struct trace t;
     struct trace_summary s;
     char err[TRACE_ERR_LEN];
-    if (trace_open(job->path, &t, err) != 0 || trace_validate(&t, &s, err) != 0) {
+    int orc = trace_open(job->path, &t, err);
+    if (orc != 0 || trace_validate(&t, &s, err) != 0) {
         fprintf(stderr, "allocmark-%s: %s\n", allocator_under_test.name, err);
-        return EXIT_BAD_TRACE;
+        if (orc == 0)
+            trace_close(&t);
+        return orc == TRACE_EIO ? EXIT_USAGE : EXIT_BAD_TRACE;
     }
     if (s.threads_used > 1) {
         fprintf(stderr,

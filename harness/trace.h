@@ -70,6 +70,7 @@ struct trace {
     size_t map_size;     /* bytes to unmap */
     int anon;            /* data is an anonymous mapping (decompressed / converted text) */
     const char *form;    /* "binary", "zstd" or "text": what the file held */
+    int decompressed;    /* byte offsets in errors are into the decompressed data */
     struct trace_header hdr;
 };
 
@@ -150,8 +151,8 @@ static inline const uint8_t *trace_decode(const uint8_t *p, const uint8_t *end, 
     r->kind = b & 0x0f;
     r->thread = b >> 4;
     if (r->thread == 15) {
-        if (!(p = trace_get_varint(p, end, &v)) || v >= TRACE_MAX_THREADS)
-            return NULL;
+        if (!(p = trace_get_varint(p, end, &v)) || v < 15 || v >= TRACE_MAX_THREADS)
+            return NULL; /* threads below 15 must use the short form */
         r->thread = (uint32_t)v;
     }
     switch (r->kind) {
@@ -216,8 +217,10 @@ void trace_header_decode(const uint8_t in[TRACE_HEADER_SIZE], struct trace_heade
 
 /* ---- reading ---- */
 
-/* Map PATH (binary, .zst-compressed, or the text form), check the header.
- * Returns 0, or -1 with err filled. */
+/* Map PATH (binary, zstd-compressed, or the text form, which may itself be
+ * compressed), check the header. Returns 0, or with err filled: TRACE_EIO when
+ * the file cannot be read, -1 when it is not a valid trace. */
+#define TRACE_EIO (-2)
 int trace_open(const char *path, struct trace *t, char *err);
 /* Full validation pass: structure, checksum, every free names a live object,
  * ids and threads in range, counts match the header. Fills *s (may be NULL). */

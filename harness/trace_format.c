@@ -33,20 +33,20 @@ const char *trace_check_rec(const struct trace_rec *r)
         if (r->size > TRACE_MAX_SIZE)
             return "size exceeds the v1 limit of 2^48 bytes";
         if (r->kind == TR_REALLOC && r->size == 0)
-            return "realloc to size 0 (record it as a free: its meaning differs between allocators)";
+            return "to size 0 (record it as a free: its meaning differs between allocators)";
         break;
     case TR_PHASE:
         if (r->name_len == 0 || r->name_len > TRACE_MAX_PHASE_NAME)
-            return "phase name must be 1..64 characters";
+            return "name must be 1..64 characters";
         for (uint32_t i = 0; i < r->name_len; i++)
             if (!phase_char_ok(r->name[i]))
-                return "phase name may hold only letters, digits and _ - . :";
+                return "name may hold only letters, digits and _ - . :";
         __attribute__((fallthrough)); /* markers belong to no thread */
     case TR_IDLE:
         if (r->thread != 0)
-            return "markers (phase, idle) must be on thread 0";
+            return "markers must be on thread 0";
         if (r->kind == TR_IDLE && r->ms > TRACE_MAX_IDLE_MS)
-            return "idle longer than one day";
+            return "longer than one day";
         break;
     case TR_FREE:
     case TR_THREAD_START:

@@ -22,15 +22,18 @@ static void usage(FILE *f)
             "Exit status: 0 ok, 1 usage or I/O error, 2 invalid trace.\n");
 }
 
-/* Open and fully validate, printing the error. Returns 0 or 2. */
+/* Open and fully validate, printing the error. Returns 0, 1 (cannot read) or 2 (invalid). */
 static int open_valid(const char *path, struct trace *t, struct trace_summary *s)
 {
     char err[TRACE_ERR_LEN];
-    if (trace_open(path, t, err) != 0 || (trace_validate(t, s, err) != 0 && (trace_close(t), 1))) {
-        fprintf(stderr, "allocmark-trace: %s\n", err);
-        return 2;
+    int rc = trace_open(path, t, err);
+    if (rc == 0 && trace_validate(t, s, err) != 0) {
+        trace_close(t);
+        rc = -1;
     }
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "allocmark-trace: %s\n", err);
+    return rc == 0 ? 0 : rc == TRACE_EIO ? 1 : 2;
 }
 
 static int cmd_from_text(const char *in, const char *out)
@@ -132,8 +135,9 @@ static int cmd_validate(int n, char **paths)
     for (int i = 0; i < n; i++) {
         struct trace t;
         struct trace_summary s;
-        if (open_valid(paths[i], &t, &s) != 0) {
-            rc = 2;
+        int v = open_valid(paths[i], &t, &s);
+        if (v != 0) {
+            rc = v > rc ? v : rc;
             continue;
         }
         printf("%s: valid (%llu records, %llu ops)\n", paths[i], (unsigned long long)s.n_records,

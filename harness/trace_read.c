@@ -17,8 +17,8 @@ static void errf(char *err, const struct trace *t, uint64_t off, const char *fmt
 
 static void errf(char *err, const struct trace *t, uint64_t off, const char *fmt, ...)
 {
-    int n = snprintf(err, TRACE_ERR_LEN, "%s%s: byte %llu: ", t->path,
-                     strcmp(t->form, "zstd") == 0 ? " (decompressed)" : "", (unsigned long long)off);
+    int n = snprintf(err, TRACE_ERR_LEN, "%s%s: byte %llu: ", t->path, t->decompressed ? " (decompressed)" : "",
+                     (unsigned long long)off);
     if (n < 0 || n >= TRACE_ERR_LEN)
         return;
     va_list ap;
@@ -72,12 +72,8 @@ static int decompress(struct trace *t, const uint8_t *in, size_t in_len, char *e
             errf(err, t, ib.pos, "zstd: %s", ZSTD_getErrorName(rc));
             goto fail;
         }
-        if (rc == 0 && ib.pos < ib.size) {
-            errf(err, t, ib.pos, "trailing bytes after the zstd frame");
-            goto fail;
-        }
     }
-    if (rc != 0) {
+    if (rc != 0) { /* concatenated frames are fine; a frame cut short is not */
         errf(err, t, in_len, "truncated zstd stream");
         goto fail;
     }
@@ -93,15 +89,15 @@ fail:
     return -1;
 }
 
+/* Text if it is not a binary trace and its first 4 KiB are printable ASCII,
+ * whitespace or UTF-8 (a byte-order mark included): the parser then reports
+ * problems by line, which helps a person more than "bad magic". */
 static int looks_like_text(const uint8_t *p, size_t n)
 {
-    if (n == 0)
-        return 0;
-    if (!(p[0] == '#' || p[0] == 't' || p[0] == 'i' || p[0] == 'p' || p[0] == ' ' || p[0] == '\t' ||
-          p[0] == '\n' || p[0] == '\r'))
+    if (n == 0 || (n >= 7 && memcmp(p, TRACE_MAGIC, 7) == 0))
         return 0;
     for (size_t i = 0; i < n && i < 4096; i++)
-        if (p[i] == 0)
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
             return 0;
     return 1;
 }
@@ -111,6 +107,10 @@ static int from_text(struct trace *t, const uint8_t *in, size_t len, char *err)
     struct trace_writer w;
     struct membuf out;
     tw_init(&w);
+    if (len >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0) { /* UTF-8 byte-order mark */
+        in += 3;
+        len -= 3;
+    }
     int rc = trace_text_parse(t->path, (const char *)in, len, &w, err);
     if (rc == 0 && tw_finish(&w, &out) != 0) {
         snprintf(err, TRACE_ERR_LEN, "%.100s: %.400s", t->path, w.err);
@@ -163,6 +163,11 @@ static int check_header(struct trace *t, char *err)
         errf(err, t, 12, "unknown flags 0x%x", h->flags);
         return -1;
     }
+    for (unsigned i = 52; i < 60; i++)
+        if (t->data[i]) {
+            errf(err, t, i, "reserved header byte is not zero");
+            return -1;
+        }
     uint64_t body = t->size - TRACE_HEADER_SIZE;
     if (h->body_bytes > body) {
         errf(err, t, t->size, "truncated: the header promises %llu body bytes, the file holds %llu",
@@ -196,26 +201,37 @@ int trace_open(const char *path, struct trace *t, char *err)
     size_t len;
     if (os_map_file(path, &file, &len) != 0) {
         snprintf(err, TRACE_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
+        return TRACE_EIO;
+    }
+    t->data = file;
+    t->size = t->map_size = len;
+    static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+    if (len >= 4 && memcmp(file, zstd_magic, 4) == 0) {
+        int rc = decompress(t, file, len, err);
+        os_unmap_file(file, len);
+        if (rc != 0) {
+            t->data = NULL;
+            return -1;
+        }
+        t->form = "zstd";
+        t->decompressed = 1;
+    }
+    if (looks_like_text(t->data, t->size)) {
+        struct trace text = *t;
+        if (!t->decompressed)
+            t->form = "text";
+        int rc = from_text(t, text.data, text.size, err);
+        trace_close(&text);
+        if (rc != 0) {
+            t->data = NULL;
+            return -1;
+        }
+    }
+    if (check_header(t, err) != 0) {
+        trace_close(t);
         return -1;
     }
-    static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-    int rc = 0;
-    if (len >= 4 && memcmp(file, zstd_magic, 4) == 0) {
-        t->form = "zstd";
-        rc = decompress(t, file, len, err);
-        os_unmap_file(file, len);
-    } else if (looks_like_text(file, len)) {
-        t->form = "text";
-        rc = from_text(t, file, len, err);
-        os_unmap_file(file, len);
-    } else {
-        t->data = file;
-        t->size = len;
-        t->map_size = len;
-    }
-    if (rc == 0 && (rc = check_header(t, err)) != 0)
-        trace_close(t);
-    return rc;
+    return 0;
 }
 
 void trace_close(struct trace *t)
@@ -238,11 +254,13 @@ struct vobj {
 
 enum { THREAD_NEW = 0, THREAD_RUNNING = 1, THREAD_EXITED = 2 };
 
-/* Tell a record cut off by the end of the file from one that is malformed:
- * pad the tail with zeros (which end any varint) and see if it then decodes. */
+/* Tell a record cut off by the end of the file from one that is malformed: pad
+ * the tail with 0x01 bytes (each ends a varint minimally and is a legal value
+ * for every field) and see if it then decodes. */
 static int runs_past_end(const uint8_t *p, const uint8_t *end)
 {
-    uint8_t buf[160] = { 0 };
+    uint8_t buf[160];
+    memset(buf, 0x01, sizeof buf);
     size_t n = (size_t)(end - p);
     if (n >= sizeof buf)
         return 0;

@@ -81,9 +81,14 @@ static int parse_line(struct line *l, struct trace_writer *w, char *err, size_t 
         return tw_idle(w, v[0]) == 0 ? 0 : (snprintf(err, errlen, "%.300s", w->err), -1);
     }
     uint64_t thread;
-    if (tok[0] != 't' || parse_u64(tok + 1, n - 1, &thread) != 0 || thread >= TRACE_MAX_THREADS) {
+    if (tok[0] != 't' || parse_u64(tok + 1, n - 1, &thread) != 0) {
         snprintf(err, errlen, "expected a thread (t0, t1, ...), 'idle' or 'phase', got '%.*s'",
                  (int)(n > 40 ? 40 : n), tok);
+        return -1;
+    }
+    if (thread >= TRACE_MAX_THREADS) {
+        snprintf(err, errlen, "thread %.*s out of range (t0..t%u)", (int)(n > 40 ? 40 : n), tok,
+                 TRACE_MAX_THREADS - 1);
         return -1;
     }
     const char *op;

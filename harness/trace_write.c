@@ -178,17 +178,28 @@ int tw_thread_exit(struct trace_writer *w, uint32_t thread)
     return 0;
 }
 
-/* Common prologue of an op: field rules, implicit thread start. */
-static int begin_op(struct trace_writer *w, const struct trace_rec *r)
+/* First check of an op: field rules and thread range (nothing written yet). */
+static int check_op(struct trace_writer *w, const struct trace_rec *r)
 {
     const char *why = trace_check_rec(r);
     if (why) {
         werr(w, "%s %s", trace_kind_name(r->kind), why);
         return -1;
     }
-    if (thread_state(w, r->thread) != 1 && tw_thread_start(w, r->thread) != 0)
+    if (r->thread >= TRACE_MAX_THREADS) {
+        werr(w, "thread %u out of range (at most %u threads)", r->thread, TRACE_MAX_THREADS);
         return -1;
+    }
     return 0;
+}
+
+/* Start of an op's record, once every check has passed: a thread's first op
+ * starts it implicitly. */
+static void put_op(struct trace_writer *w, unsigned kind, uint32_t thread)
+{
+    if (thread_state(w, thread) != 1)
+        tw_thread_start(w, thread); /* cannot fail: the thread is in range and not running */
+    put_kind(w, kind, thread);
 }
 
 /* A new object: map its id to a fresh or recycled dense id. */
@@ -242,9 +253,9 @@ int tw_malloc(struct trace_writer *w, uint32_t thread, uint64_t id, uint64_t siz
 {
     struct trace_rec r = { .kind = TR_MALLOC, .thread = thread, .size = size };
     uint32_t d;
-    if (begin_op(w, &r) != 0 || new_object(w, TR_MALLOC, id, &d) != 0)
+    if (check_op(w, &r) != 0 || new_object(w, TR_MALLOC, id, &d) != 0)
         return -1;
-    put_kind(w, TR_MALLOC, thread);
+    put_op(w, TR_MALLOC, thread);
     put_varint(w, d);
     put_varint(w, size);
     return finish_record(w);
@@ -255,9 +266,9 @@ int tw_calloc(struct trace_writer *w, uint32_t thread, uint64_t id, uint64_t nme
     struct trace_rec r = { .kind = TR_CALLOC, .thread = thread, .nmemb = nmemb, .elem = elem };
     r.size = (elem && nmemb > TRACE_MAX_SIZE / elem) ? UINT64_MAX : nmemb * elem;
     uint32_t d;
-    if (begin_op(w, &r) != 0 || new_object(w, TR_CALLOC, id, &d) != 0)
+    if (check_op(w, &r) != 0 || new_object(w, TR_CALLOC, id, &d) != 0)
         return -1;
-    put_kind(w, TR_CALLOC, thread);
+    put_op(w, TR_CALLOC, thread);
     put_varint(w, d);
     put_varint(w, nmemb);
     put_varint(w, elem);
@@ -272,9 +283,9 @@ int tw_aligned(struct trace_writer *w, uint32_t thread, uint64_t id, uint64_t al
         return -1;
     }
     uint32_t d;
-    if (begin_op(w, &r) != 0 || new_object(w, TR_ALIGNED, id, &d) != 0)
+    if (check_op(w, &r) != 0 || new_object(w, TR_ALIGNED, id, &d) != 0)
         return -1;
-    put_kind(w, TR_ALIGNED, thread);
+    put_op(w, TR_ALIGNED, thread);
     put_varint(w, d);
     put_varint(w, (uint64_t)__builtin_ctzll(align));
     put_varint(w, size);
@@ -285,9 +296,9 @@ int tw_realloc(struct trace_writer *w, uint32_t thread, uint64_t id, uint64_t si
 {
     struct trace_rec r = { .kind = TR_REALLOC, .thread = thread, .size = size };
     struct idslot *s;
-    if (begin_op(w, &r) != 0 || !(s = live_object(w, TR_REALLOC, id)))
+    if (check_op(w, &r) != 0 || !(s = live_object(w, TR_REALLOC, id)))
         return -1;
-    put_kind(w, TR_REALLOC, thread);
+    put_op(w, TR_REALLOC, thread);
     put_varint(w, s->dense);
     put_varint(w, size);
     return finish_record(w);
@@ -297,12 +308,12 @@ int tw_free_obj(struct trace_writer *w, uint32_t thread, uint64_t id)
 {
     struct trace_rec r = { .kind = TR_FREE, .thread = thread };
     struct idslot *s;
-    if (begin_op(w, &r) != 0 || !(s = live_object(w, TR_FREE, id)))
+    if (check_op(w, &r) != 0 || !(s = live_object(w, TR_FREE, id)))
         return -1;
     uint32_t d = s->dense;
     id_remove(w, s);
     membuf_append(&w->free_ids, &d, sizeof d);
-    put_kind(w, TR_FREE, thread);
+    put_op(w, TR_FREE, thread);
     put_varint(w, d);
     return finish_record(w);
 }

@@ -226,9 +226,12 @@ static void test_bad_input(void **state)
     assert_int_equal(run("allocmark-glibc", bad, NULL), 2);
     assert_true(has(err, "bad.txt:2:") && has(err, "not live"));
     const char *junk = write_file("junk.trace", "\x01\x02garbage");
+    const char *typo = write_file("typo.trace", "t0 malloc 1 16\nT0 free 1\n");
+    assert_int_equal(run("allocmark-glibc", typo, NULL), 2);
+    assert_true(has(err, "typo.trace:2: expected a thread"));
     assert_int_equal(run("allocmark-glibc", junk, NULL), 2);
     assert_true(has(err, "junk.trace: byte 0: bad magic"));
-    assert_int_equal(run("allocmark-glibc", "/nonexistent/trace", NULL), 2);
+    assert_int_equal(run("allocmark-glibc", "/nonexistent/trace", NULL), 1); /* I/O, not a bad trace */
     assert_true(has(err, "/nonexistent/trace: cannot open"));
     const char *mt = write_file("mt.txt", "t0 malloc 1 16\nt1 free 1\n");
     assert_int_equal(run("allocmark-glibc", mt, NULL), 3);

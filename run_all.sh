@@ -3,7 +3,11 @@
 # interleaved rounds (a fresh random order each round, seeded and recorded), and
 # print per trace the median time and peak RSS of each allocator relative to glibc.
 #
-# usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [-- DRIVER-OPTIONS...]
+# A "dry" row replays each trace without calling any allocator: the harness's own
+# cost, which is inside every other row's ns/op.
+#
+# usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [--trace FILE]... [-- DRIVER-OPTIONS...]
+#   --trace FILE   replay FILE instead of the default set (repeatable)
 # Results go to results/<run-id>/ (see results/README.md).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,13 +15,15 @@ cd "$(dirname "$0")"
 rounds=5
 seed=$(date +%s)
 extra=()
+only=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
         --latency) extra+=(--latency); shift ;;
+        --trace) only+=("$2"); shift 2 ;;
         --) shift; extra+=("$@"); break ;;
-        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -25,16 +31,19 @@ case "$rounds" in ''|*[!0-9]*|0) echo "run_all.sh: --rounds needs a positive int
 case "$seed" in ''|*[!0-9]*) echo "run_all.sh: --seed needs a non-negative integer" >&2; exit 1 ;; esac
 
 make -s -j2 all >&2
-allocators=$(make -s -f Makefile print-allocators 2>/dev/null)
+allocators="dry $(make -s -f Makefile print-allocators 2>/dev/null)"
 
 # The stand-in synthetic workload until the workload generators land: a 1M-op
 # random churn, generated deterministically into build/ (not a file in workloads/).
-mkdir -p build/workloads
-churn=build/workloads/churn-1m.trace
-[ -f "$churn" ] || build/tests/gen_churn "$churn" 1000000 20000 16 4096 1 >&2
-
 shopt -s nullglob
-traces=(workloads/*.trace workloads/*.trace.zst "$churn")
+if [ ${#only[@]} -gt 0 ]; then
+    traces=("${only[@]}")
+else
+    mkdir -p build/workloads
+    churn=build/workloads/churn-1m.trace
+    [ -f "$churn" ] || build/tests/gen_churn "$churn" 1000000 20000 16 4096 1 >&2
+    traces=(workloads/*.trace workloads/*.trace.zst "$churn")
+fi
 run_id=$(date -u +%Y%m%d-%H%M%S)-$seed
 out=results/$run_id
 mkdir -p "$out/raw"
@@ -47,9 +56,7 @@ mkdir -p "$out/raw"
     grep -m1 'model name' /proc/cpuinfo || true
     echo "cpus: $(nproc)"
     grep MemTotal /proc/meminfo || true
-    for a in $allocators; do
-        echo "allocator $a: $(build/bin/allocmark-$a --help >/dev/null 2>&1 && echo built)"
-    done
+    for t in "${traces[@]}"; do echo "trace $t: $(sha256sum < "$t" | cut -c1-16)"; done
 } > "$out/machine.txt"
 
 # Interleave: each round runs every (trace, allocator) pair in a fresh order.
@@ -67,7 +74,9 @@ for ((r = 1; r <= rounds; r++)); do
         t=${p#*|}
         name=$(basename "$t")
         echo "$r $a $t" >> "$out/order.txt"
-        if ! build/bin/allocmark-"$a" "${extra[@]}" "$t" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log"; then
+        driver=(build/bin/allocmark-"$a")
+        [ "$a" = dry ] && driver=(build/bin/allocmark-glibc --dry)
+        if ! "${driver[@]}" "${extra[@]}" "$t" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log"; then
             failures=$((failures + 1))
         fi
     done

@@ -42,8 +42,11 @@ struct allocator {
     int (*init)(const char *options);
 
     void *(*malloc)(size_t size);
-    /* `size` is the size the object was requested with, or 0 when unknown
-     * (objects from aligned_alloc: sized free would also need the alignment). */
+    /* `size` is the size the object was requested with, or 0 when it must not
+     * be trusted for sized free: objects from aligned_alloc (sized free would
+     * also need the alignment) and objects last resized by realloc (a realloc
+     * may keep a block outside the size class of its new size; gperftools
+     * 2.10's tc_realloc does). */
     void (*free)(void *ptr, size_t size);
     void *(*calloc)(size_t nmemb, size_t size);
     void *(*realloc)(void *ptr, size_t old_size, size_t new_size);

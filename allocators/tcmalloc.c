@@ -5,25 +5,16 @@
 #include "allocator.h"
 
 #include <gperftools/malloc_extension_c.h>
-#include <gperftools/nallocx.h>
 #include <gperftools/tcmalloc.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 /* tc_free_sized() takes the size class from `size` without looking the block
  * up, so it is only safe when the block really is in that class. tc_realloc()
- * breaks this: it keeps the block when the new size is 1/2..1x of its class,
- * and a growth of under 25% gets a block of 1.25x the old class. A block in the
- * wrong class is handed out again as the smaller class, and tcmalloc's free
- * lists and statistics drift. Rather than change tcmalloc's realloc policy, we
- * notice the first realloc that leaves a block outside the class of its new
- * size and from then on free unsized. Blocks realloc'd before that were in
- * their class, so freeing them sized stays safe. Relaxed is enough: a free of a
- * block happens after the realloc that produced it. */
-static atomic_bool free_unsized;
-
+ * can keep a block outside the class of its new size (it keeps the block at
+ * 1/2..1x of its class, and a growth under 25% gets 1.25x the old class); the
+ * replayer therefore passes size 0 for objects last resized by realloc, and
+ * those are freed unsized (see allocator.h). */
 static int tc_adapter_init(const char *options)
 {
     if (options != NULL && options[0] != '\0') {
@@ -45,7 +36,7 @@ static void *tc_adapter_malloc(size_t size)
 
 static void tc_adapter_free(void *ptr, size_t size)
 {
-    if (size != 0 && !atomic_load_explicit(&free_unsized, memory_order_relaxed))
+    if (size != 0)
         tc_free_sized(ptr, size);
     else
         tc_free(ptr);
@@ -60,11 +51,7 @@ static void *tc_adapter_realloc(void *ptr, size_t old_size, size_t new_size)
 {
     (void)old_size;
     /* tc_realloc(p, 0) frees p and returns NULL, as every adapter does. */
-    void *q = tc_realloc(ptr, new_size);
-    if (q != NULL && !atomic_load_explicit(&free_unsized, memory_order_relaxed) &&
-        tc_malloc_size(q) != tc_nallocx(new_size, 0))
-        atomic_store_explicit(&free_unsized, true, memory_order_relaxed);
-    return q;
+    return tc_realloc(ptr, new_size);
 }
 
 static void *tc_adapter_aligned_alloc(size_t alignment, size_t size)

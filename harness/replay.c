@@ -15,14 +15,14 @@
 #include "opstream.h"
 #include "os.h"
 
-/* Per-object replay state. The top bit of size marks aligned objects, whose size
- * is not passed to sized free (it would need the alignment too). */
+/* Per-object replay state. The top bit of size marks objects whose size is not
+ * passed to sized free: aligned ones and realloc'd ones (see allocator.h). */
 struct slot {
     char *ptr;
     uint64_t size;
 };
-#define SLOT_ALIGNED ((uint64_t)1 << 63)
-#define SLOT_SIZE(s) ((s) & ~SLOT_ALIGNED)
+#define SLOT_UNSIZED ((uint64_t)1 << 63)
+#define SLOT_SIZE(s) ((s) & ~SLOT_UNSIZED)
 
 struct ctx {
     struct allocator A; /* the allocator with fallbacks filled in */
@@ -252,7 +252,7 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
             q = (char *)s;
         else
             TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(a, size));
-        s->size = size | SLOT_ALIGNED;
+        s->size = size | SLOT_UNSIZED;
         break;
     case TR_REALLOC: {
         uint64_t old = SLOT_SIZE(s->size);
@@ -262,8 +262,7 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
             TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
         if (__builtin_expect(!q, 0))
             return alloc_failed(c, *h, TR_REALLOC, size);
-        /* keep the aligned mark: the block may still be the aligned one */
-        s->size = size | (s->size & SLOT_ALIGNED);
+        s->size = size | SLOT_UNSIZED;
         if (!DRY)
             touch(q, old, size, TOUCH);
         s->ptr = q;
@@ -273,7 +272,7 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
     default: { /* TR_FREE */
         uint64_t sz = SLOT_SIZE(s->size);
         if (!DRY)
-            TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_ALIGNED) ? 0 : sz));
+            TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : sz));
         h->live -= sz;
         h->live_objs--;
         s->ptr = NULL;
@@ -419,7 +418,7 @@ static void free_leftovers(struct ctx *c, uint32_t n)
         return;
     for (uint32_t i = 0; i < n; i++)
         if (c->slots[i].ptr)
-            c->A.free(c->slots[i].ptr, (c->slots[i].size & SLOT_ALIGNED) ? 0 : SLOT_SIZE(c->slots[i].size));
+            c->A.free(c->slots[i].ptr, (c->slots[i].size & SLOT_UNSIZED) ? 0 : SLOT_SIZE(c->slots[i].size));
 }
 
 int replay_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,

@@ -212,7 +212,9 @@ static void test_exact_calls(void **state)
     assert_int_equal(n_calls, 9);
     struct call want[] = {
         { 'm', 64, 0, 0, arena[0] }, { 'c', 4, 16, 0, arena[1] },   { 'r', 64, 200, 0, arena[0] },
-        { 'a', 64, 100, 0, arena[2] }, { 'f', 200, 0, 0, arena[0] }, { 'm', 5000, 0, 0, arena[3] },
+        { 'a', 64, 100, 0, arena[2] },
+        { 'f', 0, 0, 0, arena[0] }, /* realloc'd objects are freed with size 0 */
+        { 'm', 5000, 0, 0, arena[3] },
         { 'f', 64, 0, 0, arena[1] },   /* sized free passes the requested size (4*16) */
         { 'f', 0, 0, 0, arena[2] },    /* aligned objects are freed with size 0 */
         { 'f', 5000, 0, 0, arena[3] },
@@ -223,6 +225,31 @@ static void test_exact_calls(void **state)
         assert_int_equal(calls[i].b, want[i].b);
         assert_ptr_equal(calls[i].p, want[i].p);
     }
+    replay_result_free(&r);
+    trace_close(&l.t);
+}
+
+/* Records whose sizes do not fit the op stream's 32-bit field take the escape
+ * path; the allocator must still see the exact sizes. */
+static void test_oversized_records(void **state)
+{
+    (void)state;
+    stub_reset();
+    struct loaded l;
+    load_text(&l, "big", "t0 malloc 1 8589934592\nt0 calloc 2 3 4294967297\nt0 free 1\nt0 free 2\n");
+    struct replay_opts o = default_opts;
+    o.touch = TOUCH_NONE; /* the stub's blocks are only 8 KiB */
+    struct replay_result r;
+    assert_int_equal(replay_run(&stub, &l.t, &l.s, &o, &r), 0);
+    assert_int_equal(n_calls, 4);
+    assert_int_equal(calls[0].op, 'm');
+    assert_int_equal(calls[0].a, 8589934592ull);
+    assert_int_equal(calls[1].op, 'c');
+    assert_int_equal(calls[1].a, 3);
+    assert_int_equal(calls[1].b, 4294967297ull);
+    assert_int_equal(calls[2].a, 8589934592ull);
+    assert_int_equal(calls[3].a, 3 * 4294967297ull);
+    assert_int_equal(r.peak_live_bytes, 8589934592ull + 3 * 4294967297ull);
     replay_result_free(&r);
     trace_close(&l.t);
 }
@@ -382,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_small_trace_glibc),
         cmocka_unit_test(test_small_trace_dry),
         cmocka_unit_test(test_exact_calls),
+        cmocka_unit_test(test_oversized_records),
         cmocka_unit_test(test_touch_pages_written),
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_rss_follows_touch),

@@ -8,9 +8,49 @@
 #
 # usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [--trace FILE]... [-- DRIVER-OPTIONS...]
 #   --trace FILE   replay FILE instead of the default set (repeatable)
+#   --summarize DIR  print the summary table of an earlier run's results folder
 # Results go to results/<run-id>/ (see results/README.md).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# ---- the summary table, from a results folder alone ----
+# The first (top-level) occurrence of a numeric field on each line: per-phase
+# objects later on the line reuse names such as ns_per_op.
+field() { awk -v k="\"$1\":" '{ i = index($0, k); if (i) { v = substr($0, i + length(k)); sub(/[^-0-9.e+].*/, "", v); print v } }' "$2"; }
+# median, minimum and spread ((max-min)/median) of numbers on stdin
+stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
+    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
+    printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
+summarize() {
+    local dir=$1 t a name f ns ns_min ns_spread rss g_ns g_rss
+    local traces allocs rounds_done
+    traces=$(awk '{print $3}' "$dir/order.txt" | sort -u)
+    allocs=$(awk '{print $2}' "$dir/order.txt" | sort -u)
+    rounds_done=$(awk 'END {print $1}' "$dir/order.txt")
+    printf '%-32s %-9s %9s %9s %7s %8s %11s %8s %5s\n' trace allocator ns/op min spread x_glibc peak_MiB x_glibc flag
+    for t in $traces; do
+        name=$(basename "$t")
+        read -r g_ns _ _ < <(field ns_per_op "$dir/raw/$name.glibc.jsonl" 2>/dev/null | stats)
+        read -r g_rss _ _ < <(field peak_rss_bytes "$dir/raw/$name.glibc.jsonl" 2>/dev/null | stats)
+        for a in $allocs; do
+            f=$dir/raw/$name.$a.jsonl
+            if [ "$(field ns_per_op "$f" 2>/dev/null | wc -l)" -eq 0 ]; then
+                printf '%-32s %-9s %s\n' "$name" "$a" "FAILED (see errors.log)"
+                continue
+            fi
+            read -r ns ns_min ns_spread < <(field ns_per_op "$f" | stats)
+            read -r rss _ _ < <(field peak_rss_bytes "$f" | stats)
+            awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v gns="$g_ns" \
+                -v rss="$rss" -v grss="$g_rss" 'BEGIN {
+                printf "%-32s %-9s %9.2f %9.2f %6.0f%% %7.2fx %11.2f %7.2fx %5s\n", t, a, ns, mn, sp*100,
+                    (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, (sp>0.25)?"WIDE":""}'
+        done
+    done
+    echo
+    echo "median of $rounds_done interleaved rounds ($(grep -m1 '^seed' "$dir/machine.txt")); spread = (max-min)/median"
+    echo "of ns/op; WIDE = spread over 25%: the machine was noisy, rerun before trusting that row."
+    echo "dry = the replay without allocator calls: the harness's own share of every ns/op."
+}
 
 rounds=5
 seed=$(date +%s)
@@ -22,8 +62,9 @@ while [ $# -gt 0 ]; do
         --seed) seed=$2; shift 2 ;;
         --latency) extra+=(--latency); shift ;;
         --trace) only+=("$2"); shift 2 ;;
+        --summarize) summarize "$2"; exit 0 ;;
         --) shift; extra+=("$@"); break ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -82,31 +123,6 @@ for ((r = 1; r <= rounds; r++)); do
     done
 done
 
-# Summary: median (and min, spread = (max-min)/median) of ns/op and peak RSS.
-field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" "$2"; }
-stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
-    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
-    printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
-{
-    printf '%-28s %-10s %10s %9s %7s %6s %12s %7s %5s\n' trace allocator ns/op min spread x_glibc peak_rss_MiB x_glibc flag
-    for t in "${traces[@]}"; do
-        name=$(basename "$t")
-        read -r g_ns _ _ < <(field ns_per_op "$out/raw/$name.glibc.jsonl" 2>/dev/null | stats)
-        read -r g_rss _ _ < <(field peak_rss_bytes "$out/raw/$name.glibc.jsonl" 2>/dev/null | stats)
-        for a in $allocators; do
-            f=$out/raw/$name.$a.jsonl
-            [ -s "$f" ] || { printf '%-28s %-10s %s\n' "$name" "$a" "FAILED (see errors.log)"; continue; }
-            read -r ns ns_min ns_spread < <(field ns_per_op "$f" | stats)
-            read -r rss _ _ < <(field peak_rss_bytes "$f" | stats)
-            awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v gns="$g_ns" \
-                -v rss="$rss" -v grss="$g_rss" 'BEGIN {
-                printf "%-28s %-10s %10.2f %9.2f %6.0f%% %6.2fx %12.2f %6.2fx %5s\n", t, a, ns, mn, sp*100,
-                    (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, (sp>0.25)?"WIDE":""}'
-        done
-    done
-    echo
-    echo "median of $rounds interleaved rounds (seed $seed); spread = (max-min)/median of ns/op;"
-    echo "WIDE = spread over 25%: the machine was noisy, rerun before trusting that row."
-} | tee "$out/summary.txt"
+summarize "$out" | tee "$out/summary.txt"
 echo "results: $out" >&2
 [ "$failures" -eq 0 ] || { echo "run_all.sh: $failures runs failed (see $out/errors.log)" >&2; exit 1; }

@@ -41,7 +41,7 @@ uint8_t *membuf_reserve(struct membuf *b, size_t n)
 void membuf_append(struct membuf *b, const void *src, size_t n)
 {
     uint8_t *p = membuf_reserve(b, n);
-    if (p) {
+    if (p && n) { /* n == 0: src may be NULL (an empty buffer), and memcpy must not see it */
         memcpy(p, src, n);
         b->len += n;
     }

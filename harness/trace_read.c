@@ -94,7 +94,7 @@ fail:
  * problems by line, which helps a person more than "bad magic". */
 static int looks_like_text(const uint8_t *p, size_t n)
 {
-    if (n == 0 || (n >= 7 && memcmp(p, TRACE_MAGIC, 7) == 0))
+    if (n == 0 || memcmp(p, TRACE_MAGIC, n < 7 ? n : 7) == 0) /* a binary trace, or a prefix of one */
         return 0;
     for (size_t i = 0; i < n && i < 4096; i++)
         if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
@@ -107,10 +107,6 @@ static int from_text(struct trace *t, const uint8_t *in, size_t len, char *err)
     struct trace_writer w;
     struct membuf out;
     tw_init(&w);
-    if (len >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0) { /* UTF-8 byte-order mark */
-        in += 3;
-        len -= 3;
-    }
     int rc = trace_text_parse(t->path, (const char *)in, len, &w, err);
     if (rc == 0 && tw_finish(&w, &out) != 0) {
         snprintf(err, TRACE_ERR_LEN, "%.100s: %.400s", t->path, w.err);
@@ -265,6 +261,8 @@ static int runs_past_end(const uint8_t *p, const uint8_t *end)
     if (n >= sizeof buf)
         return 0;
     memcpy(buf, p, n);
+    if (n == 1 && buf[0] >> 4 == 15)
+        buf[1] = 15; /* the escaped thread number that follows is >= 15 */
     struct trace_rec r;
     const uint8_t *q = trace_decode(buf, buf + sizeof buf, &r);
     return q && (size_t)(q - buf) > n;

@@ -147,6 +147,8 @@ static int parse_line(struct line *l, struct trace_writer *w, char *err, size_t 
 int trace_text_parse(const char *name, const char *buf, size_t len, struct trace_writer *w, char *err)
 {
     const char *p = buf, *end = buf + len;
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte-order mark */
+        p += 3;
     for (uint64_t lineno = 1; p < end; lineno++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         struct line l = { p, nl ? nl : end };

@@ -95,6 +95,8 @@ static void assert_contains(const char *hay, const char *needle)
         fail_msg("expected \"%s\" in \"%s\"", needle, hay);
 }
 
+static void expect_text_error(const char *text, const char *where, const char *what);
+
 /* ---------------------------------------------------------------- library shortcuts */
 
 /* Parse text into a finished binary image (header + body). */
@@ -499,6 +501,35 @@ static void test_empty_trace(void **state)
     assert_int_equal(s.n_records, 0);
     assert_int_equal(s.n_threads, 1);
     membuf_free(&bin);
+}
+
+/* A UTF-8 byte-order mark before a text trace is skipped, by the parser and by trace_open;
+ * anywhere else it is an ordinary (bad) token. */
+static void test_text_bom(void **state)
+{
+    (void)state;
+    static const char with_bom[] = "\xef\xbb\xbft0 malloc 1 8\nt0 free 1\n";
+    struct membuf want, got;
+    text_to_bin(with_bom + 3, &want);
+    text_to_bin(with_bom, &got);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    char path[PATH_MAX];
+    scratch(path, sizeof path, "bom", ".txt");
+    write_bytes(path, with_bom, strlen(with_bom));
+    struct trace t;
+    struct trace_summary s;
+    char err[TRACE_ERR_LEN];
+    if (open_valid(path, &t, &s, err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(t.form, "text");
+    assert_int_equal(t.size, want.len);
+    assert_memory_equal(t.data, want.data, want.len);
+    trace_close(&t);
+    membuf_free(&want);
+    membuf_free(&got);
+    expect_text_error("t0 malloc 1 8\n\xef\xbb\xbft0 free 1\n", "bad.txt:2: ", "expected a thread");
+    expect_text_error("\xef\xbb\xbf\xef\xbb\xbft0 free 1\n", "bad.txt:1: ", "expected a thread");
 }
 
 /* ---------------------------------------------------------------- zstd */
@@ -1452,10 +1483,11 @@ static void test_open_errors(void **state)
 
 static void cli_path(char *out, size_t n)
 {
-    const char *env = getenv("ALLOCMARK_BIN");
+    const char *env = getenv("ALLOCMARK_BIN"); /* build/bin; build/asan/bin has no allocmark-trace */
     if (env && *env) {
-        snprintf(out, n, "%s/allocmark-trace", env);
-        return;
+        int len = snprintf(out, n, "%s/allocmark-trace", env);
+        if (len > 0 && (size_t)len < n && access(out, X_OK) == 0)
+            return;
     }
     char exe[PATH_MAX];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -1590,6 +1622,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_all_kinds),
         cmocka_unit_test(test_roundtrip_canonical_text),
         cmocka_unit_test(test_empty_trace),
+        cmocka_unit_test(test_text_bom),
         cmocka_unit_test(test_zst),
         cmocka_unit_test(test_summary_exact),
         cmocka_unit_test(test_size_limit_boundary),

@@ -21,6 +21,8 @@ static void latency_json(struct json *j, const struct replay_result *r)
     json_u64(j, "overhead_min_ticks", r->tsc.overhead_min);
     json_u64(j, "overhead_median_ticks", r->tsc.overhead_median);
     json_num(j, "overhead_ns", (double)r->tsc.overhead_median / tpn);
+    json_u64(j, "resolution_ticks", r->tsc.resolution);
+    json_num(j, "resolution_ns", (double)r->tsc.resolution / tpn);
     json_str(j, "subtracted", "overhead_median_ticks, clamped at 0");
     json_obj_end(j);
     static const struct {

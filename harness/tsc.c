@@ -1,10 +1,10 @@
 /* tsc.c - calibration of the TSC timer: frequency and the cost of the timer itself. */
 #include "tsc.h"
 
+#include "hist.h"
 #include "os.h"
 
 #include <cpuid.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define FREQ_TRIES 4
@@ -68,31 +68,43 @@ static double measure_ticks_per_ns(void)
     return best_rate;
 }
 
-static int cmp_u16(const void *a, const void *b)
-{
-    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-    return (x > y) - (x < y);
-}
+/* Calibration statistics go through the latency histogram (exact below 256
+ * ticks): qsort would be simpler, but glibc's qsort mallocs its scratch space,
+ * and nothing here may touch the allocator under test. */
+static struct hist scratch;
 
-/* Deltas are clamped to 16 bits: anything that large is an interrupt, which affects
- * neither min nor median, and it halves the stack buffer (32 KiB). */
 static void measure_overhead(uint64_t *min, uint64_t *median)
 {
-    uint16_t d[OVERHEAD_PAIRS];
     for (int i = 0; i < WARMUP_PAIRS; i++) {
         uint64_t a = tsc_start();
         uint64_t b = tsc_stop();
         (void)tsc_net(a, b, 0);
     }
+    hist_reset(&scratch);
     for (int i = 0; i < OVERHEAD_PAIRS; i++) {
         uint64_t a = tsc_start();
         uint64_t b = tsc_stop();
-        uint64_t delta = tsc_net(a, b, 0);
-        d[i] = (uint16_t)(delta > UINT16_MAX ? UINT16_MAX : delta);
+        hist_record(&scratch, tsc_net(a, b, 0));
     }
-    qsort(d, OVERHEAD_PAIRS, sizeof d[0], cmp_u16);
-    *min = d[0];
-    *median = d[(OVERHEAD_PAIRS - 1) / 2];
+    *min = scratch.min;
+    *median = hist_percentile(&scratch, 50);
+}
+
+/* The typical step of the counter: the median distance between two successive
+ * changes of its value, each measured in a tight loop right after the previous
+ * change (the minimum can be 1 where a hypervisor nudges the counter). */
+static uint64_t measure_resolution(void)
+{
+    hist_reset(&scratch);
+    for (int i = 0; i < 1024; i++) {
+        uint64_t t0 = __rdtsc(), t1, t2;
+        while ((t1 = __rdtsc()) == t0)
+            ;
+        while ((t2 = __rdtsc()) == t1)
+            ;
+        hist_record(&scratch, t2 - t1);
+    }
+    return hist_percentile(&scratch, 50);
 }
 
 int tsc_calibrate(struct tsc_calibration *c)
@@ -106,5 +118,6 @@ int tsc_calibrate(struct tsc_calibration *c)
         return -1;
     c->ticks_per_ns = rate;
     measure_overhead(&c->overhead_min, &c->overhead_median);
+    c->resolution = measure_resolution();
     return 0;
 }

@@ -35,11 +35,15 @@ static inline uint64_t tsc_stop(void)
 struct tsc_calibration {
     double ticks_per_ns;
     uint64_t overhead_min, overhead_median; /* ticks of an empty start/stop pair */
+    /* Smallest step the counter takes: 1 on bare metal, but a hypervisor may
+     * advance the TSC in coarser steps (26 ticks, 10 ns, on the machines we
+     * run on), which bounds the resolution of every latency figure. */
+    uint64_t resolution;
 };
 
 /* Measures the TSC frequency against os_now_ns() over ~40 ms (best of a few
- * tries), and the cost of an empty tsc_start/tsc_stop pair (min and median of
- * 16384 pairs after warm-up). Returns 0, or -1 if the CPU lacks rdtscp or an
+ * tries), the cost of an empty tsc_start/tsc_stop pair (min and median of
+ * 16384 pairs after warm-up), and the counter's resolution. Returns 0, or -1 if the CPU lacks rdtscp or an
  * invariant TSC, or the measured frequency is implausible (c is then zeroed). */
 int tsc_calibrate(struct tsc_calibration *c);
 

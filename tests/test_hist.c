@@ -297,6 +297,10 @@ static void test_tsc_calibrate(void **state)
                   (unsigned long long)c.overhead_min, (unsigned long long)c.overhead_median);
     assert_true(c.ticks_per_ns > 0.1 && c.ticks_per_ns < 10.0);
     assert_true(c.overhead_min <= c.overhead_median);
+    /* the counter moves, and by less than a microsecond per step */
+    assert_true(c.resolution >= 1);
+    assert_true((double)c.resolution / c.ticks_per_ns < 1000.0);
+    assert_true(c.resolution <= c.overhead_median + 1 || c.overhead_median == 0);
 
     uint64_t n0 = os_now_ns();
     uint64_t t0 = tsc_start();

@@ -16,9 +16,11 @@
 
 #include <cmocka.h>
 
+#include "scratch_dir.h"
+
 extern char **environ;
 
-static char tmpdir[] = "/tmp/allocmark-test-drivers-XXXXXX";
+static char scratch_dir[] = "/tmp/allocmark-test-drivers-XXXXXX";
 static const char *bindir;
 static char allocators[256];
 static char out[1 << 20], err[1 << 16];
@@ -29,15 +31,7 @@ static int setup(void **state)
     bindir = getenv("ALLOCMARK_BIN") ? getenv("ALLOCMARK_BIN") : "build/bin";
     snprintf(allocators, sizeof allocators, "%s",
              getenv("ALLOCATORS") ? getenv("ALLOCATORS") : "glibc jemalloc tcmalloc mimalloc");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return scratch_dir_make("test-drivers");
 }
 
 static void slurp(const char *path, char *buf, size_t cap)
@@ -52,10 +46,10 @@ static void slurp(const char *path, char *buf, size_t cap)
 /* Run bindir/prog with args (NULL-terminated); stdout -> out, stderr -> err. */
 static int run(const char *prog, ...)
 {
-    char path[512], so[300], se[300];
+    char path[PATH_MAX + 64], so[PATH_MAX + 16], se[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/%s", bindir, prog);
-    snprintf(so, sizeof so, "%s/stdout", tmpdir);
-    snprintf(se, sizeof se, "%s/stderr", tmpdir);
+    snprintf(so, sizeof so, "%s/stdout", scratch_dir);
+    snprintf(se, sizeof se, "%s/stderr", scratch_dir);
     char *argv[32] = { path };
     int argc = 1;
     va_list ap;
@@ -83,10 +77,10 @@ static int run(const char *prog, ...)
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[8][300];
+    static char path[8][PATH_MAX + 64];
     static int next;
     char *p = path[next++ % 8];
-    snprintf(p, 300, "%s/%s", tmpdir, name);
+    snprintf(p, PATH_MAX + 64, "%s/%s", scratch_dir, name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fputs(text, f);
@@ -200,9 +194,9 @@ static void test_outputs_to_files(void **state)
 {
     (void)state;
     const char *trace = write_file("out.txt", small_trace);
-    char json[300], csv[300], buf[1 << 16];
-    snprintf(json, sizeof json, "%s/out.json", tmpdir);
-    snprintf(csv, sizeof csv, "%s/out.csv", tmpdir);
+    char json[PATH_MAX + 16], csv[PATH_MAX + 16], buf[1 << 16];
+    snprintf(json, sizeof json, "%s/out.json", scratch_dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", scratch_dir);
     assert_int_equal(run("allocmark-glibc", "--json", json, "--timeline", csv, trace, trace, NULL), 0);
     assert_string_equal(out, ""); /* JSON went to the file */
     slurp(json, buf, sizeof buf);
@@ -254,5 +248,5 @@ int main(void)
         cmocka_unit_test(test_outputs_to_files),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests_name("drivers", tests, setup, teardown);
+    return cmocka_run_group_tests_name("drivers", tests, setup, scratch_dir_teardown);
 }

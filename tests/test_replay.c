@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "scratch_dir.h"
+
 #include "../harness/membuf.h"
 #include "../harness/os.h"
 #include "../harness/replay.h"
@@ -28,24 +30,14 @@
 #define REAL_GLIBC 1
 #endif
 
-static char tmpdir[] = "/tmp/allocmark-test-replay-XXXXXX";
-
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return scratch_dir_make("test-replay");
 }
 
 struct loaded {
-    char path[256];
+    char path[PATH_MAX + 64];
     struct trace t;
     struct trace_summary s;
 };
@@ -53,7 +45,7 @@ struct loaded {
 /* Write text to a temp file and open + validate it as a trace. */
 static void load_text(struct loaded *l, const char *name, const char *text)
 {
-    snprintf(l->path, sizeof l->path, "%s/%s.txt", tmpdir, name);
+    snprintf(l->path, sizeof l->path, "%s/%s.txt", scratch_dir, name);
     FILE *f = fopen(l->path, "w");
     assert_non_null(f);
     fputs(text, f);
@@ -416,5 +408,5 @@ int main(void)
         cmocka_unit_test(test_idle_release),
         cmocka_unit_test(test_latency_and_checkpoints),
     };
-    return cmocka_run_group_tests_name("replay", tests, setup, teardown);
+    return cmocka_run_group_tests_name("replay", tests, setup, scratch_dir_teardown);
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "scratch_dir.h"
+#include "small_trace.h"
 
 extern char **environ;
 
@@ -101,16 +102,6 @@ static double num(const char *json, const char *key)
 
 static int has(const char *json, const char *text) { return strstr(json, text) != NULL; }
 
-static const char *small_trace = "t0 malloc 7 64\n"
-                                 "t0 calloc 8 4 16\n"
-                                 "t0 realloc 7 200\n"
-                                 "t0 aligned 9 64 100\n"
-                                 "phase steady\n"
-                                 "t0 free 7\n"
-                                 "idle 5\n"
-                                 "t0 malloc 100 5000\n"
-                                 "t0 free 8\n"
-                                 "t0 free 9\n";
 
 static const char *required[] = {
     "allocator", "allocator_version", "trace", "ops", "threads", "wall_ns", "ns_per_op", "init_ns", "user_s",

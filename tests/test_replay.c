@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "scratch_dir.h"
+#include "small_trace.h"
 
 #include "../harness/membuf.h"
 #include "../harness/os.h"
@@ -66,19 +67,8 @@ static void load_membuf(struct loaded *l, const char *name, struct membuf *b)
 
 static const struct replay_opts default_opts = { .touch = TOUCH_PAGES, .checkpoints = 1000 };
 
-static const char *small_trace = "# every op kind, a phase and an idle marker\n"
-                                 "t0 malloc 7 64\n"
-                                 "t0 calloc 8 4 16\n"
-                                 "t0 realloc 7 200\n"
-                                 "t0 aligned 9 64 100\n"
-                                 "phase steady\n"
-                                 "t0 free 7\n"
-                                 "idle 5\n"
-                                 "t0 malloc 100 5000\n"
-                                 "t0 free 8\n"
-                                 "t0 free 9\n";
 
-/* live: 64, 128, 264, 364 | 164 | 5164 (peak) 5100 5000; object 100 stays live */
+/* the figures small_trace.h spells out */
 static void check_small_figures(const struct replay_result *r)
 {
     assert_int_equal(r->ops, 8);

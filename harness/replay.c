@@ -1,8 +1,8 @@
 /* replay.c - the single-thread replay engine.
  *
- * The hot loop decodes one record, calls the allocator through the function
- * table, touches the new memory and updates the slot table and live bytes. It
- * makes no syscall and no libc allocation: RSS samples, rusage snapshots and idle
+ * The hot loop reads one pre-decoded op (opstream.h), calls the allocator through
+ * the function table, touches the new memory and updates the slot table and live
+ * bytes. It makes no syscall and no libc allocation: RSS samples, rusage snapshots and idle
  * sleeps happen in cold helpers whose time is measured and excluded from wall_ns.
  * The loop is instantiated once per (latency, dry, touch) combination so that the
  * modes cost nothing when they are off. */
@@ -62,7 +62,7 @@ static void *fallback_realloc(void *p, size_t old_size, size_t new_size)
     void *q = fallback_of->malloc(new_size);
     if (q) {
         memcpy(q, p, old_size < new_size ? old_size : new_size);
-        fallback_of->free(p, old_size);
+        fallback_of->free(p, 0); /* p may be aligned or realloc'd: no size */
     }
     return q;
 }
@@ -399,10 +399,11 @@ static double ratio(uint64_t num, uint64_t den)
  * record at most), else chunks of that size. */
 #define OPSTREAM_CHUNK_WORDS ((size_t)32 << 20)
 
-static size_t words_cap(const struct trace_summary *s)
+static size_t words_cap(const struct trace_summary *s, const struct replay_opts *o)
 {
     uint64_t need = 2 * s->n_records + 2;
-    return need < OPSTREAM_CHUNK_WORDS ? (size_t)need : OPSTREAM_CHUNK_WORDS;
+    size_t chunk = o->chunk_words >= 2 ? o->chunk_words : OPSTREAM_CHUNK_WORDS;
+    return need < chunk ? (size_t)need : chunk;
 }
 
 static size_t slot_bytes(const struct trace *t)
@@ -444,7 +445,7 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     uint64_t checkpoints = o->checkpoints ? o->checkpoints : 1;
     r->sample_interval = s->n_ops / checkpoints ? s->n_ops / checkpoints : 1;
     c.slots = os_map(slot_bytes(t));
-    c.words_cap = words_cap(s);
+    c.words_cap = words_cap(s, o);
     c.words = os_map(c.words_cap * sizeof *c.words);
     r->samples = map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
                            sizeof *r->samples, &r->samples_cap);

@@ -19,6 +19,7 @@ struct replay_opts {
     int release_at_idle;  /* call allocator->release before each idle sleep */
     uint64_t checkpoints; /* RSS samples spread over the ops (at least this many if ops allow) */
     const char *alloc_opts;
+    size_t chunk_words;   /* op-stream chunk size in words; 0 = default (tests set it small) */
 };
 
 enum sample_event { EV_OPS = 0, EV_START, EV_PHASE, EV_IDLE_BEFORE, EV_IDLE_AFTER, EV_END };

@@ -354,6 +354,26 @@ static void test_idle_release(void **state)
     trace_close(&l.t);
 }
 
+/* A trace decoded in many small chunks replays exactly as one decoded whole. */
+static void test_chunked_decoding(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load_text(&l, "chunks", small_trace);
+    struct replay_opts o = default_opts;
+    o.chunk_words = 3; /* room for one or two records per chunk */
+    struct replay_result r;
+    assert_int_equal(replay_run(&allocator_under_test, &l.t, &l.s, &o, &r), 0);
+    check_small_figures(&r);
+    assert_true(r.decode_chunks >= 6);
+    replay_result_free(&r);
+    o.chunk_words = 0;
+    assert_int_equal(replay_run(&allocator_under_test, &l.t, &l.s, &o, &r), 0);
+    assert_int_equal(r.decode_chunks, 1);
+    replay_result_free(&r);
+    trace_close(&l.t);
+}
+
 static void test_latency_and_checkpoints(void **state)
 {
     (void)state;
@@ -396,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_rss_follows_touch),
         cmocka_unit_test(test_idle_release),
+        cmocka_unit_test(test_chunked_decoding),
         cmocka_unit_test(test_latency_and_checkpoints),
     };
     return cmocka_run_group_tests_name("replay", tests, setup, scratch_dir_teardown);

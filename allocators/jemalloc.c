@@ -35,8 +35,8 @@ static void jm_free(void *ptr, size_t size)
 {
     /* sdallocx trusts `size` to pick the size class (skipping the radix-tree
      * lookup), so it is only used when the request size is known and maps to
-     * the object's class: aligned objects come with size 0. It must never see
-     * NULL. */
+     * the object's class: aligned and realloc'd objects come with size 0 (see
+     * allocator.h). It must never see NULL. */
     if (size != 0 && ptr != NULL)
         sdallocx(ptr, size, 0);
     else

@@ -8,6 +8,8 @@ ALLOC_LIBS_glibc    :=
 ALLOC_LIBS_jemalloc := -ljemalloc
 ALLOC_LIBS_tcmalloc := -ltcmalloc_minimal
 ALLOC_LIBS_mimalloc := -lmimalloc
+ALLOC_LIBS_slab     := build/lib/libslab.a -lpthread
+ALLOC_LIBS_slab-locked := build/lib/libslab.a -lpthread
 ALLOCATORS := $(sort $(patsubst ALLOC_LIBS_%,%,$(filter ALLOC_LIBS_%,$(.VARIABLES))))
 
 DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev
@@ -28,6 +30,9 @@ B := build
 HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_text.c \
                hist.c tsc.c opstream.c replay.c json.c report.c
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
+SLAB_SRC    := $(wildcard allocators/slab/*.c)
+SLAB_OBJ    := $(SLAB_SRC:%.c=$(B)/obj/%.o)
+SLAB_LIB    := $(B)/lib/libslab.a
 ASAN_OBJ    := $(HARNESS_SRC:%.c=$(B)/asan/harness/%.o)
 
 DRIVERS := $(ALLOCATORS:%=$(B)/bin/allocmark-%)
@@ -56,6 +61,14 @@ $(B)/obj/%.o: %.c | deps
 $(B)/asan/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+# ---- the slab allocator: a library of its own ----
+$(SLAB_LIB): $(SLAB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(B)/bin/allocmark-slab $(B)/bin/allocmark-slab-locked $(B)/tests/test_adapter-slab \
+    $(B)/tests/test_adapter-slab-locked: $(SLAB_LIB)
 
 # ---- programs ----
 $(B)/bin/allocmark-%: $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/allocators/%.o

@@ -1,0 +1,161 @@
+/* large.c - requests above the largest class: one mmap each, a 64-byte header
+ * in front of the block, and a registry of live blocks so that ownership has a
+ * clear answer (a pointer outside the region is ours only if registered).
+ * Large blocks are rare in the workloads this pool is for, so one lock is fine. */
+#include <errno.h>
+#include <string.h>
+
+#include "slab_internal.h"
+#include "slab_os.h"
+
+struct large_header {
+    uint64_t magic;
+    void *map;
+    size_t map_len;
+    size_t size;
+};
+
+#define DELETED ((uintptr_t)1)
+
+static size_t hash_ptr(uintptr_t v, size_t cap)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdull;
+    v ^= v >> 33;
+    return (size_t)v & (cap - 1);
+}
+
+/* Slot holding v, or NULL. Lock held. */
+static uintptr_t *table_find(struct slab_large_table *t, uintptr_t v)
+{
+    if (!t->cap)
+        return NULL;
+    for (size_t i = hash_ptr(v, t->cap);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i] == v)
+            return &t->slots[i];
+        if (t->slots[i] == 0)
+            return NULL;
+    }
+}
+
+static int table_insert(struct slab_large_table *t, uintptr_t v)
+{
+    if ((t->used + t->tombstones + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        if (t->used * 4 < t->cap)
+            cap = t->cap; /* mostly tombstones: rehash in place size */
+        uintptr_t *slots = slab_os_map(cap * sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i] > DELETED) {
+                size_t j = hash_ptr(t->slots[i], cap);
+                while (slots[j])
+                    j = (j + 1) & (cap - 1);
+                slots[j] = t->slots[i];
+            }
+        slab_os_unmap(t->slots, t->cap * sizeof *t->slots);
+        t->slots = slots;
+        t->cap = cap;
+        t->tombstones = 0;
+    }
+    size_t i = hash_ptr(v, t->cap);
+    while (t->slots[i] > DELETED)
+        i = (i + 1) & (t->cap - 1);
+    if (t->slots[i] == DELETED)
+        t->tombstones--;
+    t->slots[i] = v;
+    t->used++;
+    return 0;
+}
+
+void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size)
+{
+    if (align < 16)
+        align = 16;
+    size_t page = 4096, lead = align > LARGE_HEADER ? align : LARGE_HEADER;
+    if (size > SIZE_MAX - lead - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t len = (size + lead + page - 1) & ~(page - 1);
+    if (align > page)
+        len += align; /* room to align the block inside the mapping */
+    if (_slab_region_charge(p, len) != 0)
+        return NULL;
+    char *map = slab_os_map(len);
+    if (!map) {
+        _slab_region_uncharge(p, len);
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *user = (char *)(((uintptr_t)map + LARGE_HEADER + align - 1) & ~(uintptr_t)(align - 1));
+    struct large_header *h = (struct large_header *)(user - LARGE_HEADER);
+    h->magic = LARGE_MAGIC;
+    h->map = map;
+    h->map_len = len;
+    h->size = size;
+    struct slab_large_table *t = &p->large;
+    pthread_mutex_lock(&t->lock);
+    int rc = table_insert(t, (uintptr_t)user);
+    if (rc == 0) {
+        t->count++;
+        t->bytes += len;
+        t->allocs++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc != 0) {
+        slab_os_unmap(map, len);
+        _slab_region_uncharge(p, len);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return user;
+}
+
+int _slab_large_free(struct slab_pool *p, void *ptr)
+{
+    struct slab_large_table *t = &p->large;
+    pthread_mutex_lock(&t->lock);
+    uintptr_t *slot = table_find(t, (uintptr_t)ptr);
+    if (!slot) {
+        pthread_mutex_unlock(&t->lock);
+        return -1;
+    }
+    *slot = DELETED;
+    t->used--;
+    t->tombstones++;
+    struct large_header *h = (struct large_header *)((char *)ptr - LARGE_HEADER);
+    t->count--;
+    t->bytes -= h->map_len;
+    pthread_mutex_unlock(&t->lock);
+    size_t len = h->map_len;
+    slab_os_unmap(h->map, len);
+    _slab_region_uncharge(p, len);
+    return 0;
+}
+
+size_t _slab_large_usable(struct slab_pool *p, const void *ptr)
+{
+    struct slab_large_table *t = &p->large;
+    size_t usable = 0;
+    pthread_mutex_lock(&t->lock);
+    if (table_find(t, (uintptr_t)ptr)) {
+        const struct large_header *h = (const struct large_header *)((const char *)ptr - LARGE_HEADER);
+        usable = (size_t)((char *)h->map + h->map_len - (const char *)ptr);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return usable;
+}
+
+void _slab_large_destroy(struct slab_pool *p)
+{
+    struct slab_large_table *t = &p->large;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i] > DELETED) {
+            struct large_header *h = (struct large_header *)((char *)t->slots[i] - LARGE_HEADER);
+            slab_os_unmap(h->map, h->map_len);
+        }
+    slab_os_unmap(t->slots, t->cap * sizeof *t->slots);
+    pthread_mutex_destroy(&t->lock);
+}

@@ -1,0 +1,301 @@
+/* pool.c - the public API: create/destroy, the entry points that route a
+ * request to the thread cache, the locked class path or the large path, and
+ * stats. See slab.h for the contract and slab_internal.h for the lock order. */
+#include <errno.h>
+#include <string.h>
+
+#include "slab_internal.h"
+#include "slab_os.h"
+
+/* ---- configuration -> classes ---- */
+
+static int build_classes(struct slab_pool *p)
+{
+    const struct slab_config *c = &p->cfg;
+    size_t *cls = p->cfg.classes;
+    unsigned n = c->n_classes;
+    if (n == 0) {
+        unsigned per = c->classes_per_doubling;
+        if (per == 0 || per > 16 || (per & (per - 1)) || c->max_class < 128 || c->max_class > SLAB_MAX_CLASS_SIZE ||
+            (c->max_class & (c->max_class - 1)))
+            return -1;
+        for (size_t s = 16; s <= 128; s += 16)
+            cls[n++] = s;
+        for (size_t base = 128; base < c->max_class; base *= 2)
+            for (unsigned k = 1; k <= per; k++) {
+                size_t s = base + k * (base / per);
+                if (s % 16 || n == SLAB_MAX_CLASSES)
+                    return -1;
+                cls[n++] = s;
+            }
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (cls[i] == 0 || cls[i] % 16 || cls[i] > SLAB_MAX_CLASS_SIZE || (i && cls[i] <= cls[i - 1]))
+            return -1;
+    p->n_classes = n;
+    p->cfg.n_classes = n;
+    p->max_class = cls[n - 1];
+    for (unsigned i = 0, k = 0; k <= p->max_class / 16; k++) {
+        while (cls[i] < k * 16)
+            i++;
+        p->class_of[k] = (uint8_t)i;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        pthread_mutex_init(&p->cls[i].lock, NULL);
+        p->cls[i].size = (uint32_t)cls[i];
+        p->cls[i].per_slab = (uint32_t)(SLAB_SIZE / cls[i]);
+    }
+    return 0;
+}
+
+static void *tick_main(void *arg)
+{
+    struct slab_pool *p = arg;
+    uint64_t period = p->cfg.idle_ms / 4 > 10 ? (uint64_t)p->cfg.idle_ms / 4 : 10;
+    while (!atomic_load(&p->tick_stop)) {
+        slab_os_sleep_ms(period);
+        _slab_region_release(p, slab_os_now_ms(), SIZE_MAX, 0);
+    }
+    return NULL;
+}
+
+struct slab_pool *slab_create(const struct slab_config *c)
+{
+    size_t bytes = (sizeof(struct slab_pool) + 4095) & ~(size_t)4095;
+    struct slab_pool *p = slab_os_map(bytes); /* not malloc: we may be malloc */
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    p->self_bytes = bytes;
+    p->cfg = *c;
+    int bad = build_classes(p) != 0 || c->magazine == 0 || c->magazine > MAX_MAGAZINE || c->reserve < SLAB_SIZE ||
+              (c->hard_limit && c->hard_limit < c->prealloc) || (!c->overflow && c->prealloc == 0);
+    if (bad) {
+        slab_os_unmap(p, bytes);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (_slab_region_init(p) != 0) {
+        int e = errno;
+        slab_os_unmap(p, bytes);
+        errno = e;
+        return NULL;
+    }
+    pthread_mutex_init(&p->large.lock, NULL);
+    _slab_tcache_init(p);
+    if (c->tick_thread && c->idle_ms >= 0) {
+        if (pthread_create(&p->tick, NULL, tick_main, p) == 0)
+            p->tick_running = 1;
+    }
+    return p;
+}
+
+void slab_destroy(struct slab_pool *p)
+{
+    if (!p)
+        return;
+    if (p->tick_running) {
+        atomic_store(&p->tick_stop, 1);
+        pthread_join(p->tick, NULL);
+    }
+    _slab_tcache_destroy(p);
+    _slab_large_destroy(p);
+    _slab_region_destroy(p);
+    for (unsigned i = 0; i < p->n_classes; i++)
+        pthread_mutex_destroy(&p->cls[i].lock);
+    slab_os_unmap(p, p->self_bytes);
+}
+
+/* ---- allocation ---- */
+
+static inline unsigned class_for(const struct slab_pool *p, size_t size)
+{
+    return p->class_of[(size + 15) >> 4];
+}
+
+static inline void *alloc_class(struct slab_pool *p, unsigned c, size_t size)
+{
+    return p->cfg.thread_cache ? _slab_tcache_alloc(p, c, size) : _slab_class_alloc(p, c, size);
+}
+
+void *slab_alloc(struct slab_pool *p, size_t size)
+{
+    if (__builtin_expect(size <= p->max_class, 1))
+        return alloc_class(p, class_for(p, size), size);
+    return _slab_large_alloc(p, 16, size);
+}
+
+void *slab_calloc(struct slab_pool *p, size_t nmemb, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(nmemb, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = slab_alloc(p, total);
+    /* Large blocks come zeroed from mmap; chunks may be reused. */
+    if (q && total <= p->max_class)
+        memset(q, 0, total);
+    return q;
+}
+
+void *slab_aligned_alloc(struct slab_pool *p, size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align <= 16)
+        return slab_alloc(p, size);
+    /* Slabs are 64 KiB-aligned, so a class whose size is a multiple of align
+     * hands out chunks aligned to it. */
+    if (size <= p->max_class && align <= SLAB_SIZE)
+        for (unsigned c = class_for(p, size); c < p->n_classes; c++)
+            if (p->cls[c].size % align == 0)
+                return alloc_class(p, c, size);
+    return _slab_large_alloc(p, align, size);
+}
+
+/* ---- free ---- */
+
+__attribute__((noreturn, cold)) static void bad_free(const void *ptr, const char *why)
+{
+    /* No stdio: it may allocate, and the heap may be what is broken. */
+    char msg[160] = "slab: free(";
+    size_t n = strlen(msg);
+    static const char hex[] = "0123456789abcdef";
+    uintptr_t v = (uintptr_t)ptr;
+    msg[n++] = '0';
+    msg[n++] = 'x';
+    for (int i = 60; i >= 0; i -= 4)
+        msg[n++] = hex[(v >> i) & 15];
+    msg[n] = 0;
+    strcat(msg, "): ");
+    strncat(msg, why, sizeof msg - strlen(msg) - 2);
+    strcat(msg, "\n");
+    slab_os_die(msg);
+}
+
+void slab_free(struct slab_pool *p, void *ptr)
+{
+    struct slab_desc *d = _slab_desc_of(p, ptr);
+    if (__builtin_expect(d != NULL, 1)) {
+        if (__builtin_expect(d->cls == CLASS_NONE || d->cls >= p->n_classes, 0))
+            bad_free(ptr, "pointer into a slab that holds no chunks");
+        unsigned c = d->cls;
+        if (!p->cfg.thread_cache || !_slab_tcache_free(p, c, ptr))
+            _slab_class_free(p, d, ptr);
+        return;
+    }
+    if (ptr && _slab_large_free(p, ptr) != 0)
+        bad_free(ptr, "not a pointer from this pool");
+}
+
+void slab_free_sized(struct slab_pool *p, void *ptr, size_t size)
+{
+    if (size > p->max_class || !p->cfg.thread_cache || !ptr) {
+        slab_free(p, ptr);
+        return;
+    }
+    /* The class comes from the size: no descriptor read on the way in. */
+    if (!_slab_tcache_free(p, class_for(p, size), ptr))
+        slab_free(p, ptr);
+}
+
+void *slab_realloc(struct slab_pool *p, void *ptr, size_t size)
+{
+    if (!ptr)
+        return slab_alloc(p, size);
+    if (size == 0) {
+        slab_free(p, ptr);
+        return NULL;
+    }
+    size_t old = slab_usable_size(p, ptr);
+    if (old == 0)
+        bad_free(ptr, "realloc of a pointer not from this pool");
+    struct slab_desc *d = _slab_desc_of(p, ptr);
+    /* Keep the block when the new size maps to the same class. */
+    if (d && size <= p->max_class && class_for(p, size) == d->cls)
+        return ptr;
+    void *q = slab_alloc(p, size);
+    if (q) {
+        memcpy(q, ptr, old < size ? old : size);
+        slab_free(p, ptr);
+    }
+    return q;
+}
+
+size_t slab_usable_size(struct slab_pool *p, void *ptr)
+{
+    struct slab_desc *d = _slab_desc_of(p, ptr);
+    if (d)
+        return d->cls < p->n_classes ? p->cls[d->cls].size : 0;
+    return ptr ? _slab_large_usable(p, ptr) : 0;
+}
+
+int slab_owns(struct slab_pool *p, const void *ptr)
+{
+    struct slab_desc *d = _slab_desc_of(p, ptr);
+    if (d)
+        return d->cls < p->n_classes && d->state != SLAB_CURRENT_SPARE;
+    return ptr && _slab_large_usable(p, ptr) != 0;
+}
+
+size_t slab_trim(struct slab_pool *p)
+{
+    slab_thread_flush(p);
+    /* Class spares go back to the region, then every empty slab above the floor. */
+    for (unsigned c = 0; c < p->n_classes; c++) {
+        struct slab_class *k = &p->cls[c];
+        pthread_mutex_lock(&k->lock);
+        struct slab_desc *spare = k->spare;
+        k->spare = NULL;
+        if (spare)
+            k->slabs--;
+        pthread_mutex_unlock(&k->lock);
+        if (spare)
+            _slab_region_put(p, spare);
+    }
+    return _slab_region_release(p, slab_os_now_ms(), SIZE_MAX, 1);
+}
+
+void slab_stats(struct slab_pool *p, struct slab_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->n_classes = p->n_classes;
+    for (unsigned c = 0; c < p->n_classes; c++) {
+        struct slab_class *k = &p->cls[c];
+        pthread_mutex_lock(&k->lock);
+        s->cls[c].size = k->size;
+        s->cls[c].allocs = k->allocs;
+        s->cls[c].requested = k->requested;
+        s->cls[c].in_use = k->in_use;
+        s->cls[c].slabs = k->slabs; /* the spare included */
+        pthread_mutex_unlock(&k->lock);
+    }
+    pthread_mutex_lock(&p->tc_lock);
+    for (struct slab_tcache *tc = p->tcaches; tc; tc = tc->next)
+        for (unsigned c = 0; c < p->n_classes; c++) {
+            s->cls[c].allocs += tc->allocs[c];
+            s->cls[c].requested += tc->requested[c];
+            s->cls[c].in_magazines += tc->mag[c].n;
+        }
+    pthread_mutex_unlock(&p->tc_lock);
+    struct slab_region *r = &p->region;
+    pthread_mutex_lock(&r->lock);
+    size_t untouched_floor = r->next < r->floor_slabs ? r->floor_slabs - r->next : 0;
+    s->prealloc = r->floor_slabs << SLAB_SHIFT;
+    s->committed = (r->committed + untouched_floor) << SLAB_SHIFT;
+    s->overflow = r->committed + untouched_floor > r->floor_slabs
+                      ? (r->committed + untouched_floor - r->floor_slabs) << SLAB_SHIFT
+                      : 0;
+    s->released = r->released_bytes;
+    s->empty_slabs = r->empty_count;
+    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_lock(&p->large.lock);
+    s->large_count = p->large.count;
+    s->large_bytes = p->large.bytes;
+    s->large_allocs = p->large.allocs;
+    pthread_mutex_unlock(&p->large.lock);
+}

@@ -1,0 +1,112 @@
+/* slab.h - the in-house slab allocator: a pool of small-object size classes over
+ * one reserved virtual region, pre-faulted up to a configured bound.
+ *
+ * Built for a server whose client count is bounded and stable and whose
+ * allocations are almost all small (keys and values under 4 KiB). A pool:
+ *   - reserves one virtual region and carves it into 64 KiB slabs, each holding
+ *     chunks of one size class; a descriptor table indexed by
+ *     (p - base) >> SLAB_SHIFT maps any pointer to its slab in O(1), with no
+ *     per-object header;
+ *   - pre-faults the first `prealloc` bytes at create (the bound it never gives
+ *     back), and past it grows from the OS unless `overflow` is off, up to an
+ *     optional `hard_limit` past which allocation fails cleanly (NULL, ENOMEM);
+ *   - serves requests above the largest class from a large-object path (one
+ *     mmap each, with a 64-byte header in front), counted in the stats;
+ *   - optionally fronts each class with per-thread magazines (the thread cache);
+ *     without it every call takes that class's lock (one cache-line-padded lock
+ *     per class, never one global lock);
+ *   - gives slabs that stayed empty for `idle_ms` back to the OS (MADV_DONTNEED),
+ *     down to the pre-allocated floor: from the allocation path, a few at a
+ *     time, or from an optional background tick thread.
+ *
+ * Sizes of 0 get the smallest class. Every function is thread-safe. Requests
+ * that cannot be met (overflowing calloc, sizes past the limits, bad
+ * alignment) return NULL with errno = ENOMEM (EINVAL for a bad alignment),
+ * never a short block.
+ */
+#ifndef SLAB_H
+#define SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLAB_SHIFT 16 /* 64 KiB slabs */
+#define SLAB_SIZE ((size_t)1 << SLAB_SHIFT)
+#define SLAB_MAX_CLASSES 64
+#define SLAB_MAX_CLASS_SIZE 32768 /* a class must leave room for 2 chunks per slab */
+
+struct slab_config {
+    /* Size classes: an explicit ascending list of multiples of 16 (n_classes > 0),
+     * or, when n_classes is 0, the spacing rule: 16-byte steps up to 128, then
+     * classes_per_doubling (4 or 8; any power of two 1..16) classes per doubling
+     * up to max_class. */
+    size_t classes[SLAB_MAX_CLASSES];
+    unsigned n_classes;
+    unsigned classes_per_doubling; /* default 8 */
+    size_t max_class;              /* default 4096 */
+    size_t prealloc;               /* bytes pre-faulted at create; default 0 */
+    int prealloc_hugepage;         /* MADV_HUGEPAGE on the pre-allocated part; default 0 */
+    int overflow;                  /* grow from the OS past prealloc; default 1 */
+    size_t hard_limit;             /* max committed slab bytes; 0 = no limit (region size) */
+    long idle_ms;                  /* empty-slab idle time before release; 0 at once, -1 never; default 10000 */
+    int tick_thread;               /* a background thread that releases while the process idles; default 0 */
+    int thread_cache;              /* per-thread magazines; default 1 */
+    unsigned magazine;             /* chunks per magazine; default 64 */
+    size_t reserve;                /* virtual region size; default 64 GiB */
+};
+
+/* Default-initialise every field. */
+void slab_config_default(struct slab_config *c);
+/* Apply "key=value,key=value" (keys as the field names; classes as
+ * "classes=16:32:48"; sizes accept K, M, G suffixes). Returns 0, or -1 with a
+ * message naming the option in err. */
+int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t errlen);
+
+struct slab_pool;
+
+/* NULL with errno set (and nothing left mapped) if the config is invalid or the
+ * region or pre-allocation cannot be had. */
+struct slab_pool *slab_create(const struct slab_config *c);
+/* Unmap everything. Pointers from the pool are invalid afterwards. */
+void slab_destroy(struct slab_pool *p);
+
+void *slab_alloc(struct slab_pool *p, size_t size);
+void *slab_calloc(struct slab_pool *p, size_t nmemb, size_t size);
+void *slab_realloc(struct slab_pool *p, void *ptr, size_t size);       /* size 0: free, NULL */
+void *slab_aligned_alloc(struct slab_pool *p, size_t align, size_t size); /* align: power of two */
+void slab_free(struct slab_pool *p, void *ptr);                       /* NULL is a no-op */
+/* Free with the size it was allocated with (skips the descriptor lookup for
+ * the class). Not for aligned or realloc'd blocks. */
+void slab_free_sized(struct slab_pool *p, void *ptr, size_t size);
+size_t slab_usable_size(struct slab_pool *p, void *ptr);
+/* 1 if ptr is a live block of this pool (a slab chunk or a large block), else 0. */
+int slab_owns(struct slab_pool *p, const void *ptr);
+/* Release every empty slab above the pre-allocated floor now; returns bytes released. */
+size_t slab_trim(struct slab_pool *p);
+/* This thread's magazines back to the classes (also done at thread exit). */
+void slab_thread_flush(struct slab_pool *p);
+
+struct slab_class_stats {
+    size_t size;          /* chunk bytes */
+    uint64_t allocs;      /* allocations served, cumulative */
+    uint64_t requested;   /* bytes requested by those allocations, cumulative */
+    uint64_t in_use;      /* chunks handed out and not returned to a slab (magazines count as in use) */
+    uint64_t in_magazines;/* of those, chunks sitting in thread magazines */
+    uint64_t slabs;       /* slabs assigned to the class */
+};
+
+struct slab_stats {
+    unsigned n_classes;
+    struct slab_class_stats cls[SLAB_MAX_CLASSES];
+    size_t prealloc;       /* the configured floor */
+    size_t committed;      /* slab bytes carved from the region and not released */
+    size_t overflow;       /* committed bytes past the pre-allocated floor */
+    size_t released;       /* bytes given back to the OS, cumulative */
+    size_t empty_slabs;    /* slabs holding no chunk, kept for reuse */
+    size_t large_count, large_bytes; /* live large blocks and their mapped bytes */
+    uint64_t large_allocs; /* large allocations, cumulative */
+};
+
+void slab_stats(struct slab_pool *p, struct slab_stats *s);
+
+#endif

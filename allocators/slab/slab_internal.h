@@ -1,0 +1,144 @@
+/* slab_internal.h - the pool's structures, shared by its source files.
+ *
+ * Lock order (a thread holding one may take the next, never the reverse):
+ *   class lock  ->  region lock
+ *   large lock (alone)      pool tcache-list lock (alone)
+ * Thread caches are touched only by their own thread, except at stats time,
+ * when their counters are read without a lock (the figures may be a moment old).
+ */
+#ifndef SLAB_INTERNAL_H
+#define SLAB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "slab.h"
+
+#define CACHE_LINE 64
+#define CLASS_NONE 0xffffu
+#define LARGE_HEADER 64u
+#define LARGE_MAGIC 0x736c61624c617267ull /* "slabLarg" */
+#define MAX_MAGAZINE 1024u
+
+enum slab_state { SLAB_UNUSED = 0, SLAB_PARTIAL, SLAB_FULL, SLAB_CURRENT_SPARE, SLAB_EMPTY, SLAB_RELEASED };
+
+/* One per 64 KiB slab of the region, found by (p - base) >> SLAB_SHIFT. */
+struct slab_desc {
+    struct slab_desc *next, *prev; /* class partial list, or region empty/released list */
+    void *free;                    /* chunks returned to this slab */
+    uint32_t in_use;               /* chunks handed out */
+    uint32_t carved;               /* chunks carved so far (the rest is untouched) */
+    uint16_t cls;
+    uint8_t state;
+    uint64_t empty_since_ms;
+};
+
+/* A size class: its lock and slabs on a cache line of their own. */
+struct slab_class {
+    pthread_mutex_t lock;
+    uint32_t size, per_slab;
+    struct slab_desc *partial; /* slabs with a free chunk (doubly linked) */
+    struct slab_desc *spare;   /* one empty slab kept, so a class at the edge does not thrash */
+    uint64_t allocs, requested; /* locked-path counters */
+    uint64_t in_use, slabs; /* slabs assigned, the spare included */
+} __attribute__((aligned(CACHE_LINE)));
+
+/* The reserved region and its slabs. */
+struct slab_region {
+    pthread_mutex_t lock;
+    char *base;
+    size_t n_slabs;           /* slabs the region can hold */
+    struct slab_desc *desc;   /* n_slabs descriptors */
+    size_t desc_bytes;
+    size_t next;              /* first never-used slab */
+    size_t floor_slabs;       /* the pre-allocated slabs: never released */
+    size_t limit_slabs;       /* committed slabs allowed (prealloc when overflow is off) */
+    size_t limit_bytes;       /* hard_limit over slabs and large blocks together; SIZE_MAX: none */
+    size_t large_bytes;       /* mapped bytes of live large blocks */
+    size_t committed;         /* slabs in use by classes or empty-but-resident */
+    struct slab_desc *empty_floor; /* empty pre-allocated slabs: never released */
+    struct slab_desc *empty;  /* empty slabs past the floor, newest first */
+    struct slab_desc *empty_tail;
+    struct slab_desc *released; /* released slabs, reusable */
+    size_t empty_count;
+    size_t released_bytes;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct slab_mag {
+    uint32_t n;
+    void **items;
+};
+
+/* A thread's magazines for one pool. */
+struct slab_tcache {
+    struct slab_pool *pool;
+    struct slab_tcache *next; /* in the pool's list */
+    size_t bytes;
+    uint64_t allocs[SLAB_MAX_CLASSES], requested[SLAB_MAX_CLASSES];
+    struct slab_mag mag[SLAB_MAX_CLASSES];
+};
+
+struct slab_large_table {
+    pthread_mutex_t lock;
+    uintptr_t *slots; /* open addressing; 0 empty, 1 deleted */
+    size_t cap, used, tombstones;
+    size_t count, bytes;
+    uint64_t allocs;
+};
+
+struct slab_pool {
+    struct slab_config cfg;
+    unsigned n_classes;
+    size_t max_class;
+    uint8_t class_of[SLAB_MAX_CLASS_SIZE / 16 + 1]; /* (size + 15) / 16 -> class */
+    struct slab_class cls[SLAB_MAX_CLASSES];
+    struct slab_region region;
+    struct slab_large_table large;
+    pthread_key_t tc_key;
+    pthread_mutex_t tc_lock;
+    struct slab_tcache *tcaches;
+    pthread_t tick;
+    atomic_int tick_stop;
+    int tick_running;
+    size_t self_bytes;
+};
+
+/* region.c */
+int _slab_region_init(struct slab_pool *p);
+void _slab_region_destroy(struct slab_pool *p);
+struct slab_desc *_slab_region_get(struct slab_pool *p); /* a slab for a class; NULL if none */
+void _slab_region_put(struct slab_pool *p, struct slab_desc *d); /* an empty slab back */
+size_t _slab_region_release(struct slab_pool *p, uint64_t now_ms, size_t max_slabs, int ignore_age);
+/* Account a large block's mapping against the limits: 0, or -1 (ENOMEM) if it would pass them. */
+int _slab_region_charge(struct slab_pool *p, size_t bytes);
+void _slab_region_uncharge(struct slab_pool *p, size_t bytes);
+static inline char *_slab_addr(const struct slab_pool *p, const struct slab_desc *d)
+{
+    return p->region.base + ((size_t)(d - p->region.desc) << SLAB_SHIFT);
+}
+static inline struct slab_desc *_slab_desc_of(const struct slab_pool *p, const void *ptr)
+{
+    uintptr_t off = (uintptr_t)ptr - (uintptr_t)p->region.base;
+    return off < (p->region.n_slabs << SLAB_SHIFT) ? &p->region.desc[off >> SLAB_SHIFT] : NULL;
+}
+
+/* class.c: the locked path. */
+void *_slab_class_alloc(struct slab_pool *p, unsigned c, size_t requested);
+unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, unsigned n);
+void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr);
+void _slab_class_free_batch(struct slab_pool *p, unsigned c, void **items, unsigned n);
+
+/* tcache.c */
+int _slab_tcache_init(struct slab_pool *p);
+void _slab_tcache_destroy(struct slab_pool *p);
+void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested);
+int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr); /* 0 if not taken */
+
+/* large.c */
+void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size);
+int _slab_large_free(struct slab_pool *p, void *ptr); /* -1 if not a large block of p */
+size_t _slab_large_usable(struct slab_pool *p, const void *ptr); /* 0 if not ours */
+void _slab_large_destroy(struct slab_pool *p);
+
+#endif

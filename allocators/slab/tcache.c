@@ -1,0 +1,146 @@
+/* tcache.c - per-thread magazines in front of the classes.
+ *
+ * The fast paths pop from or push to this thread's magazine for the class:
+ * no lock, no atomic, no syscall. An empty magazine is refilled with half a
+ * magazine from the class under its lock, a full one gives half back; so a
+ * thread that allocates and frees in a steady mix takes a class lock once per
+ * magazine/2 operations. A thread caches for one pool (the first it uses with
+ * a thread cache); calls on other pools take the locked path. Chunks freed by
+ * another thread simply join that thread's magazine: chunks belong to a class,
+ * not to a thread. At thread exit a key destructor gives everything back. */
+#include <errno.h>
+#include <string.h>
+
+#include "slab_internal.h"
+#include "slab_os.h"
+
+/* initial-exec: the shim is loaded at start-up, and a dynamic TLS access could
+ * call malloc, which would be us. */
+static _Thread_local struct slab_tcache *tls_tc __attribute__((tls_model("initial-exec")));
+
+static void tcache_flush(struct slab_tcache *tc)
+{
+    struct slab_pool *p = tc->pool;
+    for (unsigned c = 0; c < p->n_classes; c++) {
+        struct slab_mag *m = &tc->mag[c];
+        if (m->n)
+            _slab_class_free_batch(p, c, m->items, m->n);
+        m->n = 0;
+    }
+}
+
+/* Thread exit: flush, fold the counters into the classes, unlink, unmap. */
+static void tcache_exit(void *arg)
+{
+    struct slab_tcache *tc = arg;
+    struct slab_pool *p = tc->pool;
+    tcache_flush(tc);
+    pthread_mutex_lock(&p->tc_lock);
+    for (struct slab_tcache **pp = &p->tcaches; *pp; pp = &(*pp)->next)
+        if (*pp == tc) {
+            *pp = tc->next;
+            break;
+        }
+    for (unsigned c = 0; c < p->n_classes; c++) {
+        pthread_mutex_lock(&p->cls[c].lock);
+        p->cls[c].allocs += tc->allocs[c];
+        p->cls[c].requested += tc->requested[c];
+        pthread_mutex_unlock(&p->cls[c].lock);
+    }
+    pthread_mutex_unlock(&p->tc_lock);
+    if (tls_tc == tc)
+        tls_tc = NULL;
+    slab_os_unmap(tc, tc->bytes);
+}
+
+int _slab_tcache_init(struct slab_pool *p)
+{
+    pthread_mutex_init(&p->tc_lock, NULL);
+    return pthread_key_create(&p->tc_key, tcache_exit) == 0 ? 0 : -1;
+}
+
+void _slab_tcache_destroy(struct slab_pool *p)
+{
+    pthread_key_delete(p->tc_key);
+    /* Other threads' caches die with the pool; their memory is the pool's own. */
+    pthread_mutex_lock(&p->tc_lock);
+    struct slab_tcache *tc = p->tcaches;
+    while (tc) {
+        struct slab_tcache *next = tc->next;
+        if (tls_tc == tc)
+            tls_tc = NULL;
+        slab_os_unmap(tc, tc->bytes);
+        tc = next;
+    }
+    p->tcaches = NULL;
+    pthread_mutex_unlock(&p->tc_lock);
+    pthread_mutex_destroy(&p->tc_lock);
+}
+
+/* This thread's cache for p, made on first use; NULL means "use the locked path". */
+static struct slab_tcache *tcache_get(struct slab_pool *p)
+{
+    struct slab_tcache *tc = tls_tc;
+    if (__builtin_expect(tc != NULL, 1))
+        return tc->pool == p ? tc : NULL;
+    size_t mag = p->cfg.magazine;
+    size_t bytes = sizeof *tc + (size_t)p->n_classes * mag * sizeof(void *);
+    bytes = (bytes + 4095) & ~(size_t)4095;
+    tc = slab_os_map(bytes); /* never malloc: this may be the process's malloc */
+    if (!tc)
+        return NULL;
+    tc->pool = p;
+    tc->bytes = bytes;
+    void **items = (void **)(tc + 1);
+    for (unsigned c = 0; c < p->n_classes; c++)
+        tc->mag[c].items = items + (size_t)c * mag;
+    if (pthread_setspecific(p->tc_key, tc) != 0) {
+        slab_os_unmap(tc, bytes);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->tc_lock);
+    tc->next = p->tcaches;
+    p->tcaches = tc;
+    pthread_mutex_unlock(&p->tc_lock);
+    tls_tc = tc;
+    return tc;
+}
+
+void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested)
+{
+    struct slab_tcache *tc = tcache_get(p);
+    if (__builtin_expect(tc == NULL, 0))
+        return _slab_class_alloc(p, c, requested);
+    struct slab_mag *m = &tc->mag[c];
+    if (__builtin_expect(m->n == 0, 0)) {
+        m->n = _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
+        if (m->n == 0)
+            return NULL; /* errno from the region */
+    }
+    tc->allocs[c]++;
+    tc->requested[c] += requested;
+    return m->items[--m->n];
+}
+
+int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
+{
+    struct slab_tcache *tc = tcache_get(p);
+    if (__builtin_expect(tc == NULL, 0))
+        return 0;
+    struct slab_mag *m = &tc->mag[c];
+    if (__builtin_expect(m->n == p->cfg.magazine, 0)) {
+        unsigned half = m->n / 2 ? m->n / 2 : m->n;
+        _slab_class_free_batch(p, c, m->items, half);
+        memmove(m->items, m->items + half, (m->n - half) * sizeof(void *));
+        m->n -= half;
+    }
+    m->items[m->n++] = ptr;
+    return 1;
+}
+
+void slab_thread_flush(struct slab_pool *p)
+{
+    struct slab_tcache *tc = tls_tc;
+    if (tc && tc->pool == p)
+        tcache_flush(tc);
+}

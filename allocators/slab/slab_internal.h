@@ -98,6 +98,7 @@ struct slab_pool {
     pthread_key_t tc_key;
     pthread_mutex_t tc_lock;
     struct slab_tcache *tcaches;
+    uint64_t id; /* unique per pool ever created: a thread's cache names its pool by it */
     pthread_t tick;
     atomic_int tick_stop;
     int tick_running;

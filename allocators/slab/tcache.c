@@ -17,6 +17,10 @@
 /* initial-exec: the shim is loaded at start-up, and a dynamic TLS access could
  * call malloc, which would be us. */
 static _Thread_local struct slab_tcache *tls_tc __attribute__((tls_model("initial-exec")));
+/* The id of tls_tc's pool, compared before tls_tc is touched: a destroyed
+ * pool's cache is gone, and a new pool may reuse its address, never its id. */
+static _Thread_local uint64_t tls_pool_id __attribute__((tls_model("initial-exec")));
+static atomic_uint_fast64_t next_pool_id = 1;
 
 static void tcache_flush(struct slab_tcache *tc)
 {
@@ -48,13 +52,16 @@ static void tcache_exit(void *arg)
         pthread_mutex_unlock(&p->cls[c].lock);
     }
     pthread_mutex_unlock(&p->tc_lock);
-    if (tls_tc == tc)
+    if (tls_tc == tc) {
         tls_tc = NULL;
+        tls_pool_id = 0;
+    }
     slab_os_unmap(tc, tc->bytes);
 }
 
 int _slab_tcache_init(struct slab_pool *p)
 {
+    p->id = atomic_fetch_add(&next_pool_id, 1);
     pthread_mutex_init(&p->tc_lock, NULL);
     return pthread_key_create(&p->tc_key, tcache_exit) == 0 ? 0 : -1;
 }
@@ -67,8 +74,10 @@ void _slab_tcache_destroy(struct slab_pool *p)
     struct slab_tcache *tc = p->tcaches;
     while (tc) {
         struct slab_tcache *next = tc->next;
-        if (tls_tc == tc)
+        if (tls_tc == tc) {
             tls_tc = NULL;
+            tls_pool_id = 0;
+        }
         slab_os_unmap(tc, tc->bytes);
         tc = next;
     }
@@ -80,13 +89,16 @@ void _slab_tcache_destroy(struct slab_pool *p)
 /* This thread's cache for p, made on first use; NULL means "use the locked path". */
 static struct slab_tcache *tcache_get(struct slab_pool *p)
 {
-    struct slab_tcache *tc = tls_tc;
-    if (__builtin_expect(tc != NULL, 1))
-        return tc->pool == p ? tc : NULL;
+    if (__builtin_expect(tls_pool_id == p->id, 1))
+        return tls_tc;
+    if (tls_pool_id != 0) {
+        /* this thread caches for another pool, alive or destroyed */
+        return NULL;
+    }
     size_t mag = p->cfg.magazine;
-    size_t bytes = sizeof *tc + (size_t)p->n_classes * mag * sizeof(void *);
+    size_t bytes = sizeof(struct slab_tcache) + (size_t)p->n_classes * mag * sizeof(void *);
     bytes = (bytes + 4095) & ~(size_t)4095;
-    tc = slab_os_map(bytes); /* never malloc: this may be the process's malloc */
+    struct slab_tcache *tc = slab_os_map(bytes); /* never malloc: this may be the process's malloc */
     if (!tc)
         return NULL;
     tc->pool = p;
@@ -103,6 +115,7 @@ static struct slab_tcache *tcache_get(struct slab_pool *p)
     p->tcaches = tc;
     pthread_mutex_unlock(&p->tc_lock);
     tls_tc = tc;
+    tls_pool_id = p->id;
     return tc;
 }
 
@@ -140,7 +153,6 @@ int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
 
 void slab_thread_flush(struct slab_pool *p)
 {
-    struct slab_tcache *tc = tls_tc;
-    if (tc && tc->pool == p)
-        tcache_flush(tc);
+    if (tls_pool_id == p->id && tls_tc)
+        tcache_flush(tls_tc);
 }

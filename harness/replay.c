@@ -233,15 +233,15 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
     char *q;
     switch (kind) {
     case TR_MALLOC:
-        if (DRY)
-            q = (char *)s;
+        if (DRY) /* timed too with --latency: the timer's own cost, measured */
+            TIMED(LAT, TR_MALLOC, q = (char *)s);
         else
             TIMED(LAT, TR_MALLOC, q = c->A.malloc(size));
         s->size = size;
         break;
     case TR_CALLOC:
         if (DRY)
-            q = (char *)s;
+            TIMED(LAT, TR_CALLOC, q = (char *)s);
         else
             TIMED(LAT, TR_CALLOC, q = c->A.calloc(a, size));
         size *= a; /* validated: cannot overflow */
@@ -249,7 +249,7 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
         break;
     case TR_ALIGNED:
         if (DRY)
-            q = (char *)s;
+            TIMED(LAT, TR_ALIGNED, q = (char *)s);
         else
             TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(a, size));
         s->size = size | SLOT_UNSIZED;
@@ -257,7 +257,7 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
     case TR_REALLOC: {
         uint64_t old = SLOT_SIZE(s->size);
         if (DRY)
-            q = s->ptr;
+            TIMED(LAT, TR_REALLOC, q = s->ptr);
         else
             TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
         if (__builtin_expect(!q, 0))
@@ -271,7 +271,9 @@ static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slo
     }
     default: { /* TR_FREE */
         uint64_t sz = SLOT_SIZE(s->size);
-        if (!DRY)
+        if (DRY)
+            TIMED(LAT, TR_FREE, (void)0);
+        else
             TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : sz));
         h->live -= sz;
         h->live_objs--;

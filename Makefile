@@ -14,6 +14,7 @@ ALLOCATORS := $(sort $(patsubst ALLOC_LIBS_%,%,$(filter ALLOC_LIBS_%,$(.VARIABLE
 
 DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev
 TEST_DEPS   := clang libclang-rt-14-dev
+TEST_DEPS   += sqlite3 python3
 
 CC      ?= cc
 WERROR  ?= 0
@@ -42,6 +43,13 @@ ADAPTER_TESTS := $(ALLOCATORS:%=$(B)/tests/test_adapter-%)
 ASAN_TESTS := $(B)/asan/tests/test_trace $(B)/asan/tests/test_hist $(B)/asan/tests/test_replay \
               $(B)/asan/tests/test_adapter-glibc $(B)/asan/bin/allocmark-glibc
 FUZZER := $(B)/fuzz/fuzz_trace
+# The slab allocator's own tests (allocators/slab/tests/): all plain, and the
+# threaded stress also under ThreadSanitizer and under ASan+UBSan, with the
+# slab sources built from source the same way.
+SLAB_TEST_NAMES := test_slab_classes test_slab_shadow test_slab_memory test_slab_death test_slab_threads
+SLAB_TESTS := $(SLAB_TEST_NAMES:%=$(B)/tests/slab/%) \
+              $(B)/tsan/tests/slab/test_slab_threads $(B)/asan/tests/slab/test_slab_threads
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
 
 .PHONY: all deps test-deps test clean fuzz print-allocators
 .SECONDARY:
@@ -62,6 +70,10 @@ $(B)/asan/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
+$(B)/tsan/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSAN) -c $< -o $@
+
 # ---- the slab allocator: a library of its own ----
 $(SLAB_LIB): $(SLAB_OBJ)
 	@mkdir -p $(@D)
@@ -69,6 +81,30 @@ $(SLAB_LIB): $(SLAB_OBJ)
 
 $(B)/bin/allocmark-slab $(B)/bin/allocmark-slab-locked $(B)/tests/test_adapter-slab \
     $(B)/tests/test_adapter-slab-locked: $(SLAB_LIB)
+
+# ---- the malloc-compatible shim: build/lib/libslabmalloc.so, for LD_PRELOAD ----
+# The slab sources again, position-independent and hidden: only the malloc API
+# (marked in the shim) is exported. No builtin malloc knowledge in there, so the
+# compiler never turns the allocator's own code into calls to malloc.
+SHIM_LIB   := $(B)/lib/libslabmalloc.so
+SHIM_OBJ   := $(SLAB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/allocators/slab/shim/slabmalloc.o
+SHIM_TESTS := $(B)/tests/shim/shim_api $(B)/tests/shim/shim_threads $(B)/tests/shim/shim_early
+all: $(SHIM_LIB)
+
+$(B)/pic/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc \
+	    -fno-builtin-free -c $< -o $@
+
+$(SHIM_LIB): $(SHIM_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -Wl,-z,defs $^ -o $@ -lpthread
+
+# Test programs, run under LD_PRELOAD by allocators/slab/shim/test_shim.sh.
+$(B)/obj/allocators/slab/shim/tests/%.o: CFLAGS += -fno-builtin
+$(B)/tests/shim/%: $(B)/obj/allocators/slab/shim/tests/%.o | test-deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ -lpthread -ldl
 
 # ---- programs ----
 $(B)/bin/allocmark-%: $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/allocators/%.o
@@ -105,13 +141,27 @@ $(B)/asan/bin/allocmark-glibc: $(B)/asan/harness/driver_main.o $(ASAN_OBJ) $(B)/
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS)
 
+$(B)/tests/slab/test_slab_%: $(B)/obj/allocators/slab/tests/test_slab_%.o $(SLAB_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lpthread
+
+$(B)/tsan/tests/slab/test_slab_%: $(B)/tsan/allocators/slab/tests/test_slab_%.o $(SLAB_SRC:%.c=$(B)/tsan/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSAN) $^ -o $@ -lcmocka -lpthread
+
+$(B)/asan/tests/slab/test_slab_%: $(B)/asan/allocators/slab/tests/test_slab_%.o $(SLAB_SRC:%.c=$(B)/asan/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ -lcmocka -lpthread
+
 $(FUZZER): tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) | test-deps
 	@mkdir -p $(@D)
 	clang -std=c17 -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) -o $@ $(LDLIBS)
 
-test: all $(UNIT_TESTS) $(ADAPTER_TESTS) $(B)/tests/test_drivers $(ASAN_TESTS) $(FUZZER)
+test: all $(UNIT_TESTS) $(ADAPTER_TESTS) $(B)/tests/test_drivers $(ASAN_TESTS) $(SLAB_TESTS) $(FUZZER)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ALLOCATORS="$(ALLOCATORS)" tests/run.sh $(B)
+
+test: $(SHIM_LIB) $(SHIM_TESTS)
 
 fuzz: $(FUZZER)
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus tests/corpus

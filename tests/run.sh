@@ -65,6 +65,20 @@ run asan/test_replay "$B/asan/tests/test_replay"
 run asan/test_adapter-glibc "$B/asan/tests/test_adapter-glibc"
 ALLOCMARK_BIN="$B/asan/bin" ALLOCATORS=glibc run asan/test_drivers "$B/tests/test_drivers"
 
+# The slab allocator's own tests (allocators/slab/tests/); its threaded stress
+# also under ThreadSanitizer and under ASan+UBSan.
+for t in test_slab_classes test_slab_shadow test_slab_memory test_slab_death test_slab_threads; do
+    run "slab/$t" "$B/tests/slab/$t"
+done
+run tsan/slab/test_slab_threads "$B/tsan/tests/slab/test_slab_threads"
+run asan/slab/test_slab_threads "$B/asan/tests/slab/test_slab_threads"
+
+# The malloc shim (build/lib/libslabmalloc.so) under LD_PRELOAD: its API, threads,
+# fork, start-up, and real programs (python3, sqlite3, gcc) on it.
+for t in exports api threads exits fork early python-json sqlite3 gcc; do
+    check "shim/$t" allocators/slab/shim/test_shim.sh "$B" "$t"
+done
+
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"
 check "fuzz_trace (${FUZZ_SECONDS}s)" "$B/fuzz/fuzz_trace" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \

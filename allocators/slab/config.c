@@ -14,11 +14,40 @@
  * to the 4% of a live set in the hundreds of MiB this allocator is built for. */
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "slab.h"
+
+/* Append s[0..len) to err (capacity errlen, fill *n), truncating. */
+static void put(char *err, size_t errlen, size_t *n, const char *s, size_t len)
+{
+    size_t room = errlen - 1 - *n;
+    if (len > room)
+        len = room;
+    memcpy(err + *n, s, len);
+    *n += len;
+}
+
+/* err = "slab option '<key>': <what>", plus " '<value>'" when value is given.
+ * No stdio: the LD_PRELOAD shim parses its options inside its first malloc. */
+static void set_err(char *err, size_t errlen, const char *key, size_t kl, const char *what, const char *value,
+                    size_t vl)
+{
+    if (!err || errlen == 0)
+        return;
+    size_t n = 0;
+    put(err, errlen, &n, "slab option '", 13);
+    put(err, errlen, &n, key, kl);
+    put(err, errlen, &n, "': ", 3);
+    put(err, errlen, &n, what, strlen(what));
+    if (value) {
+        put(err, errlen, &n, " '", 2);
+        put(err, errlen, &n, value, vl);
+        put(err, errlen, &n, "'", 1);
+    }
+    err[n] = 0;
+}
 
 void slab_config_default(struct slab_config *c)
 {
@@ -101,7 +130,7 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         const char *eq = memchr(p, '=', n);
         if (!eq) {
-            snprintf(err, errlen, "slab option '%.*s': expected key=value", (int)n, p);
+            set_err(err, errlen, p, n, "expected key=value", NULL, 0);
             return -1;
         }
         size_t kl = (size_t)(eq - p), vl = n - kl - 1;
@@ -135,16 +164,15 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
         else if (KEY("reserve"))
             ok = parse_size(v, vl, &c->reserve) == 0;
         else {
-            snprintf(err, errlen,
-                     "slab option '%.*s': unknown key (classes, classes_per_doubling, max_class, prealloc, "
-                     "prealloc_hugepage, overflow, hard_limit, idle_ms, tick_thread, thread_cache, magazine, "
-                     "reserve)",
-                     (int)kl, p);
+            set_err(err, errlen, p, kl,
+                    "unknown key (classes, classes_per_doubling, max_class, prealloc, prealloc_hugepage, overflow, "
+                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, reserve)",
+                    NULL, 0);
             return -1;
         }
 #undef KEY
         if (!ok) {
-            snprintf(err, errlen, "slab option '%.*s': bad value '%.*s'", (int)kl, p, (int)vl, v);
+            set_err(err, errlen, p, kl, "bad value", v, vl);
             return -1;
         }
         p += n + (comma ? 1 : 0);

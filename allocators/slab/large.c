@@ -38,7 +38,8 @@ static uintptr_t *table_find(struct slab_large_table *t, uintptr_t v)
     }
 }
 
-static int table_insert(struct slab_large_table *t, uintptr_t v)
+/* Make sure one more entry fits without passing half full. Lock held. */
+static int table_room(struct slab_large_table *t)
 {
     if ((t->used + t->tombstones + 1) * 2 > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
@@ -59,6 +60,13 @@ static int table_insert(struct slab_large_table *t, uintptr_t v)
         t->cap = cap;
         t->tombstones = 0;
     }
+    return 0;
+}
+
+static int table_insert(struct slab_large_table *t, uintptr_t v)
+{
+    if (table_room(t) != 0)
+        return -1;
     size_t i = hash_ptr(v, t->cap);
     while (t->slots[i] > DELETED)
         i = (i + 1) & (t->cap - 1);
@@ -73,14 +81,20 @@ void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size)
 {
     if (align < 16)
         align = 16;
+    size += !size; /* a 0-byte block must still lie inside its mapping (align 4096 put it just past the end) */
     size_t page = 4096, lead = align > LARGE_HEADER ? align : LARGE_HEADER;
     if (size > SIZE_MAX - lead - page) {
         errno = ENOMEM;
         return NULL;
     }
     size_t len = (size + lead + page - 1) & ~(page - 1);
-    if (align > page)
+    if (align > page) {
+        if (len > SIZE_MAX - align) { /* would wrap to a short mapping */
+            errno = ENOMEM;
+            return NULL;
+        }
         len += align; /* room to align the block inside the mapping */
+    }
     if (_slab_region_charge(p, len) != 0)
         return NULL;
     char *map = slab_os_map(len);
@@ -133,6 +147,53 @@ int _slab_large_free(struct slab_pool *p, void *ptr)
     slab_os_unmap(h->map, len);
     _slab_region_uncharge(p, len);
     return 0;
+}
+
+void *_slab_large_resize(struct slab_pool *p, void *ptr, size_t size)
+{
+    struct slab_large_table *t = &p->large;
+    struct large_header *h = (struct large_header *)((char *)ptr - LARGE_HEADER);
+    size_t page = 4096, off = (size_t)((char *)ptr - (char *)h->map), old_len = h->map_len;
+    if (size > SIZE_MAX - off - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t len = (size + off + page - 1) & ~(page - 1);
+    if (len == old_len) { /* the same pages: nothing moves */
+        h->size = size;
+        return ptr;
+    }
+    if (len > old_len && _slab_region_charge(p, len - old_len) != 0)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    uintptr_t *slot = NULL;
+    char *map = NULL;
+    /* Room first: once the pages have moved, registering the new address must not fail. */
+    if (table_room(t) == 0 && (slot = table_find(t, (uintptr_t)ptr)) != NULL)
+        map = slab_os_remap(h->map, old_len, len);
+    if (!map) {
+        pthread_mutex_unlock(&t->lock);
+        if (len > old_len)
+            _slab_region_uncharge(p, len - old_len);
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *user = map + off;
+    h = (struct large_header *)(user - LARGE_HEADER);
+    h->map = map;
+    h->map_len = len;
+    h->size = size;
+    t->bytes = t->bytes - old_len + len;
+    if (user != (char *)ptr) {
+        *slot = DELETED;
+        t->used--;
+        t->tombstones++;
+        table_insert(t, (uintptr_t)user); /* cannot fail: room was made above */
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (len < old_len)
+        _slab_region_uncharge(p, old_len - len);
+    return user;
 }
 
 size_t _slab_large_usable(struct slab_pool *p, const void *ptr)

@@ -218,12 +218,25 @@ void *slab_realloc(struct slab_pool *p, void *ptr, size_t size)
     /* Keep the block when the new size maps to the same class. */
     if (d && size <= p->max_class && class_for(p, size) == d->cls)
         return ptr;
+    /* Large to large: move the pages, not the bytes (a buffer grown a little at
+     * a time would otherwise be copied whole at every step). */
+    if (!d && size > p->max_class)
+        return _slab_large_resize(p, ptr, size);
     void *q = slab_alloc(p, size);
     if (q) {
         memcpy(q, ptr, old < size ? old : size);
         slab_free(p, ptr);
     }
     return q;
+}
+
+int slab_free_if_owned(struct slab_pool *p, void *ptr)
+{
+    if (_slab_desc_of(p, ptr)) {
+        slab_free(p, ptr);
+        return 0;
+    }
+    return ptr && _slab_large_free(p, ptr) != 0 ? -1 : 0;
 }
 
 size_t slab_usable_size(struct slab_pool *p, void *ptr)
@@ -298,4 +311,32 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     s->large_bytes = p->large.bytes;
     s->large_allocs = p->large.allocs;
     pthread_mutex_unlock(&p->large.lock);
+}
+
+/* ---- fork ---- */
+
+void slab_fork_prepare(struct slab_pool *p)
+{
+    pthread_mutex_lock(&p->tc_lock);
+    for (unsigned c = 0; c < p->n_classes; c++)
+        pthread_mutex_lock(&p->cls[c].lock);
+    pthread_mutex_lock(&p->region.lock);
+    pthread_mutex_lock(&p->large.lock);
+}
+
+void slab_fork_parent(struct slab_pool *p)
+{
+    pthread_mutex_unlock(&p->large.lock);
+    pthread_mutex_unlock(&p->region.lock);
+    for (unsigned c = p->n_classes; c-- > 0;)
+        pthread_mutex_unlock(&p->cls[c].lock);
+    pthread_mutex_unlock(&p->tc_lock);
+}
+
+void slab_fork_child(struct slab_pool *p)
+{
+    /* The child's only thread is the one that took the locks, so it may
+     * release them. The tick thread was not copied. */
+    p->tick_running = 0;
+    slab_fork_parent(p);
 }

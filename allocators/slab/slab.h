@@ -81,6 +81,11 @@ void slab_free_sized(struct slab_pool *p, void *ptr, size_t size);
 size_t slab_usable_size(struct slab_pool *p, void *ptr);
 /* 1 if ptr is a live block of this pool (a slab chunk or a large block), else 0. */
 int slab_owns(struct slab_pool *p, const void *ptr);
+/* slab_free for a pointer that may not be the pool's: frees it and returns 0
+ * if it lies in the pool's region or is a live large block (NULL: nothing, 0);
+ * returns -1 and does nothing if it is neither (a pointer from another
+ * allocator), where slab_free would abort. The LD_PRELOAD shim's free. */
+int slab_free_if_owned(struct slab_pool *p, void *ptr);
 /* Release every empty slab above the pre-allocated floor now; returns bytes released. */
 size_t slab_trim(struct slab_pool *p);
 /* This thread's magazines back to the classes (also done at thread exit). */
@@ -108,5 +113,24 @@ struct slab_stats {
 };
 
 void slab_stats(struct slab_pool *p, struct slab_stats *s);
+
+/* Fork safety. A process that forks while other threads may be inside the
+ * pool must take every pool lock across the fork, or the child can inherit a
+ * lock held by a thread that does not exist there and deadlock. Register, per
+ * pool (pthread_atfork takes functions without arguments):
+ *     static void prep(void) { slab_fork_prepare(pool); }
+ *     static void parent(void) { slab_fork_parent(pool); }
+ *     static void child(void) { slab_fork_child(pool); }
+ *     pthread_atfork(prep, parent, child);
+ * slab_fork_prepare takes every lock of the pool in the documented order (see
+ * slab_internal.h); slab_fork_parent and slab_fork_child release them. In the
+ * child, the other threads' magazines are lost (their chunks stay counted as
+ * in use; they cannot be taken back safely, as those threads may have been
+ * half-way through a lock-free magazine update), and the tick thread does not
+ * exist: idle release runs from the allocation path only. With several pools,
+ * prepare them in one order and release them in the reverse order. */
+void slab_fork_prepare(struct slab_pool *p);
+void slab_fork_parent(struct slab_pool *p);
+void slab_fork_child(struct slab_pool *p);
 
 #endif

@@ -1,8 +1,12 @@
 /* slab_internal.h - the pool's structures, shared by its source files.
  *
  * Lock order (a thread holding one may take the next, never the reverse):
- *   class lock  ->  region lock
- *   large lock (alone)      pool tcache-list lock (alone)
+ *   pool tcache-list lock  ->  class lock  ->  region lock
+ *   large lock (alone)
+ * (tcache-list -> class: a thread's exit folds its counters into the classes
+ * under the list lock.) No thread holds two class locks at once, except
+ * slab_fork_prepare, which takes them all in index order: tcache-list lock,
+ * class 0 .. n-1, region, large.
  * Thread caches are touched only by their own thread, except at stats time,
  * when their counters are read without a lock (the figures may be a moment old).
  */
@@ -139,6 +143,9 @@ int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr); /* 0 if not t
 /* large.c */
 void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size);
 int _slab_large_free(struct slab_pool *p, void *ptr); /* -1 if not a large block of p */
+/* Resize a live large block of p to size bytes by moving its pages (mremap), not
+ * its bytes: the block, maybe at a new address; NULL (ENOMEM) leaves it as it was. */
+void *_slab_large_resize(struct slab_pool *p, void *ptr, size_t size);
 size_t _slab_large_usable(struct slab_pool *p, const void *ptr); /* 0 if not ours */
 void _slab_large_destroy(struct slab_pool *p);
 

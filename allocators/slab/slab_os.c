@@ -38,6 +38,12 @@ void slab_os_unmap(void *p, size_t size)
     }
 }
 
+void *slab_os_remap(void *p, size_t old_size, size_t new_size)
+{
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
 void slab_os_prefault(void *p, size_t size)
 {
     volatile char *c = p;

@@ -11,6 +11,8 @@ void *slab_os_reserve(size_t size, size_t align);
 /* Anonymous memory for the allocator's own structures (zeroed). NULL on failure. */
 void *slab_os_map(size_t size);
 void slab_os_unmap(void *p, size_t size);
+/* Resize a slab_os_map mapping, moving it if need be (mremap): the new address, or NULL. */
+void *slab_os_remap(void *p, size_t old_size, size_t new_size);
 /* Fault in [p, p+size) by writing each page. */
 void slab_os_prefault(void *p, size_t size);
 void slab_os_hugepage(void *p, size_t size);

@@ -21,6 +21,11 @@ static _Thread_local struct slab_tcache *tls_tc __attribute__((tls_model("initia
  * pool's cache is gone, and a new pool may reuse its address, never its id. */
 static _Thread_local uint64_t tls_pool_id __attribute__((tls_model("initial-exec")));
 static atomic_uint_fast64_t next_pool_id = 1;
+/* tls_pool_id once this thread's cache has been given back at thread exit: no
+ * pool has it, so calls that come later (glibc frees per-thread buffers after
+ * the key destructors ran) take the locked path; a cache made then would never
+ * be flushed or unmapped. */
+#define POOL_ID_EXITED UINT64_MAX
 
 static void tcache_flush(struct slab_tcache *tc)
 {
@@ -54,7 +59,7 @@ static void tcache_exit(void *arg)
     pthread_mutex_unlock(&p->tc_lock);
     if (tls_tc == tc) {
         tls_tc = NULL;
-        tls_pool_id = 0;
+        tls_pool_id = POOL_ID_EXITED;
     }
     slab_os_unmap(tc, tc->bytes);
 }
@@ -92,7 +97,7 @@ static struct slab_tcache *tcache_get(struct slab_pool *p)
     if (__builtin_expect(tls_pool_id == p->id, 1))
         return tls_tc;
     if (tls_pool_id != 0) {
-        /* this thread caches for another pool, alive or destroyed */
+        /* this thread caches for another pool, alive or destroyed, or is exiting */
         return NULL;
     }
     size_t mag = p->cfg.magazine;

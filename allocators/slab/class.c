@@ -43,7 +43,7 @@ static struct slab_desc *slab_with_room(struct slab_pool *p, unsigned c)
         return NULL;
     else
         k->slabs++;
-    d->cls = (uint16_t)c;
+    _slab_desc_set_class(d, c);
     d->free = NULL;
     d->in_use = 0;
     d->carved = 0;
@@ -78,7 +78,7 @@ static void *take_chunk(struct slab_pool *p, unsigned c)
 /* Return one chunk; class lock held. */
 static void give_chunk(struct slab_pool *p, struct slab_desc *d, void *ptr)
 {
-    struct slab_class *k = &p->cls[d->cls];
+    struct slab_class *k = &p->cls[_slab_desc_class(d)];
     *(void **)ptr = d->free;
     d->free = ptr;
     d->in_use--;
@@ -88,6 +88,7 @@ static void give_chunk(struct slab_pool *p, struct slab_desc *d, void *ptr)
     if (d->in_use == 0) {
         partial_remove(k, d);
         d->state = SLAB_CURRENT_SPARE;
+        _slab_desc_clear_class(d); /* not ours until handed out again: frees into it abort */
         struct slab_desc *old = k->spare;
         k->spare = d;
         if (old) {
@@ -123,7 +124,7 @@ unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, un
 
 void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr)
 {
-    struct slab_class *k = &p->cls[d->cls];
+    struct slab_class *k = &p->cls[_slab_desc_class(d)];
     pthread_mutex_lock(&k->lock);
     give_chunk(p, d, ptr);
     pthread_mutex_unlock(&k->lock);

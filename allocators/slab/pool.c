@@ -181,9 +181,9 @@ void slab_free(struct slab_pool *p, void *ptr)
 {
     struct slab_desc *d = _slab_desc_of(p, ptr);
     if (__builtin_expect(d != NULL, 1)) {
-        if (__builtin_expect(d->cls == CLASS_NONE || d->cls >= p->n_classes, 0))
+        unsigned c = _slab_desc_class(d);
+        if (__builtin_expect(c >= p->n_classes, 0))
             bad_free(ptr, "pointer into a slab that holds no chunks");
-        unsigned c = d->cls;
         if (!p->cfg.thread_cache || !_slab_tcache_free(p, c, ptr))
             _slab_class_free(p, d, ptr);
         return;
@@ -194,8 +194,8 @@ void slab_free(struct slab_pool *p, void *ptr)
 
 void slab_free_sized(struct slab_pool *p, void *ptr, size_t size)
 {
-    if (size > p->max_class || !p->cfg.thread_cache || !ptr) {
-        slab_free(p, ptr);
+    if (size > p->max_class || !p->cfg.thread_cache || !_slab_desc_of(p, ptr)) {
+        slab_free(p, ptr); /* large, NULL, or not ours: the checked path */
         return;
     }
     /* The class comes from the size: no descriptor read on the way in. */
@@ -216,7 +216,7 @@ void *slab_realloc(struct slab_pool *p, void *ptr, size_t size)
         bad_free(ptr, "realloc of a pointer not from this pool");
     struct slab_desc *d = _slab_desc_of(p, ptr);
     /* Keep the block when the new size maps to the same class. */
-    if (d && size <= p->max_class && class_for(p, size) == d->cls)
+    if (d && size <= p->max_class && class_for(p, size) == _slab_desc_class(d))
         return ptr;
     /* Large to large: move the pages, not the bytes (a buffer grown a little at
      * a time would otherwise be copied whole at every step). */
@@ -243,7 +243,7 @@ size_t slab_usable_size(struct slab_pool *p, void *ptr)
 {
     struct slab_desc *d = _slab_desc_of(p, ptr);
     if (d)
-        return d->cls < p->n_classes ? p->cls[d->cls].size : 0;
+        return _slab_desc_class(d) < p->n_classes ? p->cls[_slab_desc_class(d)].size : 0;
     return ptr ? _slab_large_usable(p, ptr) : 0;
 }
 
@@ -251,7 +251,7 @@ int slab_owns(struct slab_pool *p, const void *ptr)
 {
     struct slab_desc *d = _slab_desc_of(p, ptr);
     if (d)
-        return d->cls < p->n_classes && d->state != SLAB_CURRENT_SPARE;
+        return _slab_desc_class(d) < p->n_classes;
     return ptr && _slab_large_usable(p, ptr) != 0;
 }
 
@@ -290,9 +290,10 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     pthread_mutex_lock(&p->tc_lock);
     for (struct slab_tcache *tc = p->tcaches; tc; tc = tc->next)
         for (unsigned c = 0; c < p->n_classes; c++) {
-            s->cls[c].allocs += tc->allocs[c];
-            s->cls[c].requested += tc->requested[c];
-            s->cls[c].in_magazines += tc->mag[c].n;
+            /* relaxed: the owner thread may be updating them (see tcache.c) */
+            s->cls[c].allocs += __atomic_load_n(&tc->allocs[c], __ATOMIC_RELAXED);
+            s->cls[c].requested += __atomic_load_n(&tc->requested[c], __ATOMIC_RELAXED);
+            s->cls[c].in_magazines += __atomic_load_n(&tc->mag[c].n, __ATOMIC_RELAXED);
         }
     pthread_mutex_unlock(&p->tc_lock);
     struct slab_region *r = &p->region;

@@ -36,8 +36,6 @@ int _slab_region_init(struct slab_pool *p)
         errno = ENOMEM;
         return -1;
     }
-    for (size_t i = 0; i < r->n_slabs && i < r->floor_slabs; i++)
-        r->desc[i].cls = CLASS_NONE;
     if (floor_bytes) {
         if (c->prealloc_hugepage)
             slab_os_hugepage(r->base, floor_bytes);
@@ -80,6 +78,13 @@ static void list_push(struct slab_desc **head, struct slab_desc **tail, struct s
     *head = d;
 }
 
+/* Slab bytes the hard limit charges: the pre-allocated floor counts whole,
+ * used or not, so large blocks cannot eat the memory it stands for. Region lock held. */
+static size_t charged_slab_bytes(const struct slab_region *r)
+{
+    return (r->committed > r->floor_slabs ? r->committed : r->floor_slabs) << SLAB_SHIFT;
+}
+
 struct slab_desc *_slab_region_get(struct slab_pool *p)
 {
     struct slab_region *r = &p->region;
@@ -93,8 +98,9 @@ struct slab_desc *_slab_region_get(struct slab_pool *p)
         d = r->empty;
         list_remove(&r->empty, &r->empty_tail, d);
         r->empty_count--;
-    } else if (r->committed < r->limit_slabs &&
-               ((r->committed + 1) << SLAB_SHIFT) <= r->limit_bytes - r->large_bytes) {
+    } else if (r->committed < r->floor_slabs ||
+               (r->committed < r->limit_slabs &&
+                charged_slab_bytes(r) + SLAB_SIZE <= r->limit_bytes - r->large_bytes)) {
         if (r->next < r->floor_slabs || !r->released) {
             if (r->next < r->n_slabs)
                 d = &r->desc[r->next++];
@@ -115,7 +121,7 @@ void _slab_region_put(struct slab_pool *p, struct slab_desc *d)
 {
     struct slab_region *r = &p->region;
     uint64_t now = slab_os_now_ms();
-    d->cls = CLASS_NONE;
+    _slab_desc_clear_class(d);
     d->state = SLAB_EMPTY;
     d->empty_since_ms = now;
     int floor = (size_t)(d - r->desc) < r->floor_slabs;
@@ -168,7 +174,7 @@ int _slab_region_charge(struct slab_pool *p, size_t bytes)
     int ok;
     pthread_mutex_lock(&r->lock);
     /* large blocks come from the OS: past the floor by definition */
-    ok = p->cfg.overflow && bytes <= r->limit_bytes - r->large_bytes - (r->committed << SLAB_SHIFT);
+    ok = p->cfg.overflow && bytes <= r->limit_bytes - r->large_bytes - charged_slab_bytes(r);
     if (ok)
         r->large_bytes += bytes;
     pthread_mutex_unlock(&r->lock);

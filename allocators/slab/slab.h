@@ -47,7 +47,8 @@ struct slab_config {
     size_t prealloc;               /* bytes pre-faulted at create; default 0 */
     int prealloc_hugepage;         /* MADV_HUGEPAGE on the pre-allocated part; default 0 */
     int overflow;                  /* grow from the OS past prealloc; default 1 */
-    size_t hard_limit;             /* max committed slab bytes; 0 = no limit (region size) */
+    size_t hard_limit;             /* max bytes of slabs and large blocks together, the
+                                    * pre-allocated floor counted whole; >= prealloc; 0 = none */
     long idle_ms;                  /* empty-slab idle time before release; 0 at once, -1 never; default 10000 */
     int tick_thread;               /* a background thread that releases while the process idles; default 0 */
     int thread_cache;              /* per-thread magazines; default 1 */

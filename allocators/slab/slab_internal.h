@@ -20,7 +20,7 @@
 #include "slab.h"
 
 #define CACHE_LINE 64
-#define CLASS_NONE 0xffffu
+#define CLASS_NONE 0u /* desc->cls holds class + 1: a zeroed descriptor has no class */
 #define LARGE_HEADER 64u
 #define LARGE_MAGIC 0x736c61624c617267ull /* "slabLarg" */
 #define MAX_MAGAZINE 1024u
@@ -33,7 +33,7 @@ struct slab_desc {
     void *free;                    /* chunks returned to this slab */
     uint32_t in_use;               /* chunks handed out */
     uint32_t carved;               /* chunks carved so far (the rest is untouched) */
-    uint16_t cls;
+    uint16_t cls; /* class + 1, CLASS_NONE for none; read with _slab_desc_class */
     uint8_t state;
     uint64_t empty_since_ms;
 };
@@ -121,6 +121,21 @@ void _slab_region_uncharge(struct slab_pool *p, size_t bytes);
 static inline char *_slab_addr(const struct slab_pool *p, const struct slab_desc *d)
 {
     return p->region.base + ((size_t)(d - p->region.desc) << SLAB_SHIFT);
+}
+/* The slab's class, or a value >= n_classes when it has none (never used,
+ * empty, or its class's spare). Relaxed atomic: slab_owns may read it for a
+ * slab another thread is changing; for a live chunk's slab it is stable. */
+static inline unsigned _slab_desc_class(const struct slab_desc *d)
+{
+    return (unsigned)__atomic_load_n(&d->cls, __ATOMIC_RELAXED) - 1u;
+}
+static inline void _slab_desc_set_class(struct slab_desc *d, unsigned c)
+{
+    __atomic_store_n(&d->cls, (uint16_t)(c + 1), __ATOMIC_RELAXED);
+}
+static inline void _slab_desc_clear_class(struct slab_desc *d)
+{
+    __atomic_store_n(&d->cls, (uint16_t)CLASS_NONE, __ATOMIC_RELAXED);
 }
 static inline struct slab_desc *_slab_desc_of(const struct slab_pool *p, const void *ptr)
 {

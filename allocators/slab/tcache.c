@@ -34,7 +34,7 @@ static void tcache_flush(struct slab_tcache *tc)
         struct slab_mag *m = &tc->mag[c];
         if (m->n)
             _slab_class_free_batch(p, c, m->items, m->n);
-        m->n = 0;
+        __atomic_store_n(&m->n, 0, __ATOMIC_RELAXED); /* slab_stats may be reading */
     }
 }
 
@@ -124,20 +124,26 @@ static struct slab_tcache *tcache_get(struct slab_pool *p)
     return tc;
 }
 
+/* Fields only their thread writes but slab_stats reads from another: stored
+ * relaxed-atomically (a plain store on x86) so that the read is no data race. */
+#define OWNER_SET(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+
 void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested)
 {
     struct slab_tcache *tc = tcache_get(p);
     if (__builtin_expect(tc == NULL, 0))
         return _slab_class_alloc(p, c, requested);
     struct slab_mag *m = &tc->mag[c];
-    if (__builtin_expect(m->n == 0, 0)) {
-        m->n = _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
-        if (m->n == 0)
+    uint32_t n = m->n;
+    if (__builtin_expect(n == 0, 0)) {
+        n = _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
+        if (n == 0)
             return NULL; /* errno from the region */
     }
-    tc->allocs[c]++;
-    tc->requested[c] += requested;
-    return m->items[--m->n];
+    OWNER_SET(tc->allocs[c], tc->allocs[c] + 1);
+    OWNER_SET(tc->requested[c], tc->requested[c] + requested);
+    OWNER_SET(m->n, n - 1);
+    return m->items[n - 1];
 }
 
 int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
@@ -146,13 +152,15 @@ int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
     if (__builtin_expect(tc == NULL, 0))
         return 0;
     struct slab_mag *m = &tc->mag[c];
-    if (__builtin_expect(m->n == p->cfg.magazine, 0)) {
-        unsigned half = m->n / 2 ? m->n / 2 : m->n;
+    uint32_t n = m->n;
+    if (__builtin_expect(n == p->cfg.magazine, 0)) {
+        unsigned half = n / 2 ? n / 2 : n;
         _slab_class_free_batch(p, c, m->items, half);
-        memmove(m->items, m->items + half, (m->n - half) * sizeof(void *));
-        m->n -= half;
+        memmove(m->items, m->items + half, (n - half) * sizeof(void *));
+        n -= half;
     }
-    m->items[m->n++] = ptr;
+    m->items[n] = ptr;
+    OWNER_SET(m->n, n + 1);
     return 1;
 }
 

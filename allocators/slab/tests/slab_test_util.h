@@ -180,19 +180,4 @@ static inline struct slab_pool *pool_from(const char *opts)
     return p;
 }
 
-/* ---- known library bugs ----
- * A test of behaviour the library documents but does not have yet calls this
- * first: it is skipped (and says so) unless SLAB_TEST_KNOWN_BUGS=1 is set, so
- * `make test` stays green while the bug is open and the reproducer stays one
- * command away. Delete the call when the bug is fixed. */
-#define KNOWN_BUG(what)                                                                        \
-    do {                                                                                       \
-        const char *kb_ = getenv("SLAB_TEST_KNOWN_BUGS");                                      \
-        if (!kb_ || strcmp(kb_, "1") != 0) {                                                   \
-            print_message("known library bug, skipped (SLAB_TEST_KNOWN_BUGS=1 runs it): %s\n", \
-                          what);                                                               \
-            skip();                                                                            \
-        }                                                                                      \
-    } while (0)
-
 #endif

@@ -259,14 +259,12 @@ static void test_realloc_foreign(void **state)
 static void test_free_untouched_slab(void **state)
 {
     (void)state;
-    KNOWN_BUG("descriptors past the floor start zeroed, i.e. class 0: such a free is taken as a 16-byte chunk");
     expect_abort(free_untouched_slab, NO_CHUNKS);
 }
 
 static void test_free_sized_foreign(void **state)
 {
     (void)state;
-    KNOWN_BUG("slab_free_sized puts any pointer in the thread cache without a region check");
     expect_abort(free_sized_foreign, NOT_OURS);
 }
 

@@ -318,8 +318,6 @@ static void test_hard_limit(void **state)
 static void test_hard_limit_with_floor(void **state)
 {
     (void)state;
-    KNOWN_BUG("hard_limit charges large blocks against untouched floor slabs: the pre-faulted floor becomes "
-              "unusable, and floor + large blocks can pass the limit");
     struct slab_pool *p = pool_from("prealloc=1M,hard_limit=2M");
     void *big = slab_alloc(p, 1900 * KiB);
     size_t n = 0;

@@ -23,7 +23,7 @@ static int sa_init(const char *options)
     char err[256];
     slab_config_default(&c);
     c.thread_cache = SLAB_ADAPTER_THREAD_CACHE;
-    if (slab_config_parse(&c, options, err, sizeof err) != 0) {
+    if (slab_config_parse(&c, options, err, sizeof err) != 0 || slab_config_check(&c, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", SLAB_ADAPTER_NAME, err);
         return -1;
     }

@@ -428,6 +428,8 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
                const struct replay_opts *o, struct replay_result *r)
 {
     memset(r, 0, sizeof *r);
+    r->frag_peak = r->frag_mean = r->frag_end = NAN; /* until measured */
+    r->stats_rc = -1;
     struct ctx c;
     memset(&c, 0, sizeof c);
     c.r = r;

@@ -179,3 +179,58 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
     }
     return 0;
 }
+
+#define FAIL(key, what)                                           \
+    do {                                                          \
+        set_err(err, errlen, key, sizeof(key) - 1, what, NULL, 0); \
+        return -1;                                                \
+    } while (0)
+
+int _slab_config_classes(const struct slab_config *c, size_t out[SLAB_MAX_CLASSES], unsigned *count, char *err,
+                         size_t errlen)
+{
+    unsigned n = c->n_classes;
+    if (n > SLAB_MAX_CLASSES)
+        FAIL("classes", "more than 64 classes");
+    if (n) {
+        memcpy(out, c->classes, n * sizeof *out);
+    } else {
+        unsigned per = c->classes_per_doubling;
+        if (per == 0 || per > 8 || (per & (per - 1)))
+            FAIL("classes_per_doubling", "must be 1, 2, 4 or 8");
+        if (c->max_class < 128 || c->max_class > SLAB_MAX_CLASS_SIZE || (c->max_class & (c->max_class - 1)))
+            FAIL("max_class", "must be a power of two from 128 to 32K");
+        for (size_t s = 16; s <= 128; s += 16)
+            out[n++] = s;
+        for (size_t base = 128; base < c->max_class; base *= 2)
+            for (unsigned k = 1; k <= per; k++) {
+                if (n == SLAB_MAX_CLASSES)
+                    FAIL("classes_per_doubling", "gives more than 64 classes up to max_class");
+                out[n++] = base + k * (base / per);
+            }
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (out[i] == 0 || out[i] % 16 || out[i] > SLAB_MAX_CLASS_SIZE || (i && out[i] <= out[i - 1]))
+            FAIL("classes", "must be ascending multiples of 16 up to 32K");
+    *count = n;
+    return 0;
+}
+
+int slab_config_check(const struct slab_config *c, char *err, size_t errlen)
+{
+    size_t classes[SLAB_MAX_CLASSES];
+    unsigned n;
+    if (_slab_config_classes(c, classes, &n, err, errlen) != 0)
+        return -1;
+    if (c->magazine == 0 || c->magazine > SLAB_MAX_MAGAZINE)
+        FAIL("magazine", "must be 1..1024");
+    if (c->reserve < SLAB_SIZE || c->prealloc > c->reserve)
+        FAIL("reserve", "must be at least 64K and at least prealloc");
+    if (c->hard_limit && c->hard_limit < c->prealloc)
+        FAIL("hard_limit", "must be 0 (none) or at least prealloc");
+    if (!c->overflow && c->prealloc == 0)
+        FAIL("overflow", "overflow=0 needs a prealloc bound to allocate from");
+    if (c->idle_ms < -1)
+        FAIL("idle_ms", "must be -1 (never), 0 (at once) or a number of milliseconds");
+    return 0;
+}

@@ -11,27 +11,10 @@
 
 static int build_classes(struct slab_pool *p)
 {
-    const struct slab_config *c = &p->cfg;
     size_t *cls = p->cfg.classes;
-    unsigned n = c->n_classes;
-    if (n == 0) {
-        unsigned per = c->classes_per_doubling;
-        if (per == 0 || per > 16 || (per & (per - 1)) || c->max_class < 128 || c->max_class > SLAB_MAX_CLASS_SIZE ||
-            (c->max_class & (c->max_class - 1)))
-            return -1;
-        for (size_t s = 16; s <= 128; s += 16)
-            cls[n++] = s;
-        for (size_t base = 128; base < c->max_class; base *= 2)
-            for (unsigned k = 1; k <= per; k++) {
-                size_t s = base + k * (base / per);
-                if (s % 16 || n == SLAB_MAX_CLASSES)
-                    return -1;
-                cls[n++] = s;
-            }
-    }
-    for (unsigned i = 0; i < n; i++)
-        if (cls[i] == 0 || cls[i] % 16 || cls[i] > SLAB_MAX_CLASS_SIZE || (i && cls[i] <= cls[i - 1]))
-            return -1;
+    unsigned n;
+    if (_slab_config_classes(&p->cfg, cls, &n, NULL, 0) != 0)
+        return -1;
     p->n_classes = n;
     p->cfg.n_classes = n;
     p->max_class = cls[n - 1];
@@ -69,9 +52,7 @@ struct slab_pool *slab_create(const struct slab_config *c)
     }
     p->self_bytes = bytes;
     p->cfg = *c;
-    int bad = build_classes(p) != 0 || c->magazine == 0 || c->magazine > MAX_MAGAZINE || c->reserve < SLAB_SIZE ||
-              (c->hard_limit && c->hard_limit < c->prealloc) || (!c->overflow && c->prealloc == 0);
-    if (bad) {
+    if (slab_config_check(c, NULL, 0) != 0 || build_classes(p) != 0) {
         slab_os_unmap(p, bytes);
         errno = EINVAL;
         return NULL;

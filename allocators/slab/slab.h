@@ -34,15 +34,16 @@
 #define SLAB_SIZE ((size_t)1 << SLAB_SHIFT)
 #define SLAB_MAX_CLASSES 64
 #define SLAB_MAX_CLASS_SIZE 32768 /* a class must leave room for 2 chunks per slab */
+#define SLAB_MAX_MAGAZINE 1024
 
 struct slab_config {
     /* Size classes: an explicit ascending list of multiples of 16 (n_classes > 0),
      * or, when n_classes is 0, the spacing rule: 16-byte steps up to 128, then
      * classes_per_doubling (4 or 8; any power of two 1..16) classes per doubling
-     * up to max_class. */
+     * up to max_class (at most 64 classes in all). */
     size_t classes[SLAB_MAX_CLASSES];
     unsigned n_classes;
-    unsigned classes_per_doubling; /* default 8 */
+    unsigned classes_per_doubling; /* 1, 2, 4 or 8; default 8 */
     size_t max_class;              /* default 4096 */
     size_t prealloc;               /* bytes pre-faulted at create; default 0 */
     int prealloc_hugepage;         /* MADV_HUGEPAGE on the pre-allocated part; default 0 */
@@ -62,6 +63,10 @@ void slab_config_default(struct slab_config *c);
  * "classes=16:32:48"; sizes accept K, M, G suffixes). Returns 0, or -1 with a
  * message naming the option in err. */
 int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t errlen);
+
+/* Check a whole configuration: 0, or -1 with a message naming the option at
+ * fault in err (slab_create refuses the same configurations with EINVAL). */
+int slab_config_check(const struct slab_config *c, char *err, size_t errlen);
 
 struct slab_pool;
 

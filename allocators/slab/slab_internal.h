@@ -23,7 +23,6 @@
 #define CLASS_NONE 0u /* desc->cls holds class + 1: a zeroed descriptor has no class */
 #define LARGE_HEADER 64u
 #define LARGE_MAGIC 0x736c61624c617267ull /* "slabLarg" */
-#define MAX_MAGAZINE 1024u
 
 enum slab_state { SLAB_UNUSED = 0, SLAB_PARTIAL, SLAB_FULL, SLAB_CURRENT_SPARE, SLAB_EMPTY, SLAB_RELEASED };
 
@@ -108,6 +107,10 @@ struct slab_pool {
     int tick_running;
     size_t self_bytes;
 };
+
+/* config.c: the class list the configuration describes (explicit or by rule). */
+int _slab_config_classes(const struct slab_config *c, size_t out[SLAB_MAX_CLASSES], unsigned *count, char *err,
+                         size_t errlen);
 
 /* region.c */
 int _slab_region_init(struct slab_pool *p);

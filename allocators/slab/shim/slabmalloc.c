@@ -223,7 +223,7 @@ static void create_pool(void)
     slab_config_default(&c);
     c.tick_thread = 0; /* the shim's default: release from the allocation path */
     const char *opts = getenv("SLAB_MALLOC_OPTS");
-    if (opts && slab_config_parse(&c, opts, err, sizeof err) != 0)
+    if ((opts && slab_config_parse(&c, opts, err, sizeof err) != 0) || slab_config_check(&c, err, sizeof err) != 0)
         die("SLAB_MALLOC_OPTS: ", err, 0);
     const char *st = getenv("SLAB_MALLOC_STATS");
     g_stats = st && *st && strcmp(st, "0") != 0;

@@ -479,7 +479,8 @@ static void test_create_refused(void **state)
         "overflow=0,prealloc=0",
         "classes_per_doubling=0",
         "classes_per_doubling=3",     /* not a power of two */
-        "classes_per_doubling=32",    /* above 16 */
+        "classes_per_doubling=32",    /* above 8 */
+        "classes_per_doubling=16,max_class=128", /* 16 is never allowed, even where it would add no class */
         "classes_per_doubling=8,max_class=32K", /* 72 classes: too many */
         "max_class=100",              /* not a power of two */
         "max_class=64",               /* below 128 */
@@ -494,6 +495,9 @@ static void test_create_refused(void **state)
         slab_config_default(&c);
         if (slab_config_parse(&c, bad[i], err, sizeof err) != 0)
             fail_msg("'%s': the parser refused it (%s); expected slab_create to", bad[i], err);
+        /* slab_config_check refuses it too, naming an option */
+        if (slab_config_check(&c, err, sizeof err) != -1 || strncmp(err, "slab option '", 13) != 0)
+            fail_msg("'%s': slab_config_check said '%s'", bad[i], err);
         errno = 0;
         struct slab_pool *p = slab_create(&c);
         if (p) {
@@ -515,7 +519,7 @@ static void test_create_refused(void **state)
     /* The edges that are fine. */
     const char *good[] = {
         "prealloc=1M,hard_limit=1M", "overflow=0,prealloc=64K", "magazine=1", "magazine=1024",
-        "classes=32768",             "classes_per_doubling=16,max_class=128", "reserve=64K",
+        "classes=32768",             "classes_per_doubling=1", "reserve=64K",
     };
     for (unsigned i = 0; i < sizeof good / sizeof good[0]; i++) {
         struct slab_pool *p = pool_from(good[i]);

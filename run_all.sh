@@ -27,7 +27,7 @@ summarize() {
     traces=$(awk '{print $3}' "$dir/order.txt" | sort -u)
     allocs=$(awk '{print $2}' "$dir/order.txt" | sort -u)
     rounds_done=$(awk 'END {print $1}' "$dir/order.txt")
-    printf '%-32s %-9s %9s %9s %7s %8s %11s %8s %5s\n' trace allocator ns/op min spread x_glibc peak_MiB x_glibc flag
+    printf '%-32s %-11s %9s %9s %7s %8s %11s %8s %5s\n' trace allocator ns/op min spread x_glibc peak_MiB x_glibc flag
     for t in $traces; do
         name=$(basename "$t")
         read -r g_ns _ _ < <(field ns_per_op "$dir/raw/$name.glibc.jsonl" 2>/dev/null | stats)
@@ -35,14 +35,14 @@ summarize() {
         for a in $allocs; do
             f=$dir/raw/$name.$a.jsonl
             if [ "$(field ns_per_op "$f" 2>/dev/null | wc -l)" -eq 0 ]; then
-                printf '%-32s %-9s %s\n' "$name" "$a" "FAILED (see errors.log)"
+                printf '%-32s %-11s %s\n' "$name" "$a" "FAILED (see errors.log)"
                 continue
             fi
             read -r ns ns_min ns_spread < <(field ns_per_op "$f" | stats)
             read -r rss _ _ < <(field peak_rss_bytes "$f" | stats)
             awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v gns="$g_ns" \
                 -v rss="$rss" -v grss="$g_rss" 'BEGIN {
-                printf "%-32s %-9s %9.2f %9.2f %6.0f%% %7.2fx %11.2f %7.2fx %5s\n", t, a, ns, mn, sp*100,
+                printf "%-32s %-11s %9.2f %9.2f %6.0f%% %7.2fx %11.2f %7.2fx %5s\n", t, a, ns, mn, sp*100,
                     (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, (sp>0.25)?"WIDE":""}'
         done
     done

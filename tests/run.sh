@@ -73,6 +73,13 @@ done
 run tsan/slab/test_slab_threads "$B/tsan/tests/slab/test_slab_threads"
 run asan/slab/test_slab_threads "$B/asan/tests/slab/test_slab_threads"
 
+# The slab allocator's debug build (-DSLAB_DEBUG=1, in $B/debug/): its death tests
+# (double free, foreign pointers, writes past the end), and correct programs that
+# must run clean on it (the shadow model, the threaded stress, the normal death tests).
+for t in test_slab_debug test_slab_shadow test_slab_threads test_slab_death; do
+    run "debug/slab/$t" "$B/debug/tests/slab/$t"
+done
+
 # The malloc shim (build/lib/libslabmalloc.so) under LD_PRELOAD: its API, threads,
 # fork, start-up, and real programs (python3, sqlite3, gcc) on it.
 for t in exports api threads exits fork early python-json sqlite3 gcc; do

@@ -209,6 +209,11 @@ size_t _slab_large_usable(struct slab_pool *p, const void *ptr)
     return usable;
 }
 
+size_t _slab_large_size(const void *ptr)
+{
+    return ((const struct large_header *)((const char *)ptr - LARGE_HEADER))->size;
+}
+
 void _slab_large_destroy(struct slab_pool *p)
 {
     struct slab_large_table *t = &p->large;

@@ -63,6 +63,12 @@ struct slab_pool *slab_create(const struct slab_config *c)
         errno = e;
         return NULL;
     }
+    if (SLAB_DEBUG && _slab_debug_init(p) != 0) {
+        _slab_region_destroy(p);
+        slab_os_unmap(p, bytes);
+        errno = ENOMEM;
+        return NULL;
+    }
     pthread_mutex_init(&p->large.lock, NULL);
     _slab_tcache_init(p);
     if (c->tick_thread && c->idle_ms >= 0) {
@@ -83,6 +89,8 @@ void slab_destroy(struct slab_pool *p)
     _slab_tcache_destroy(p);
     _slab_large_destroy(p);
     _slab_region_destroy(p);
+    if (SLAB_DEBUG)
+        _slab_debug_destroy(p);
     for (unsigned i = 0; i < p->n_classes; i++)
         pthread_mutex_destroy(&p->cls[i].lock);
     slab_os_unmap(p, p->self_bytes);
@@ -100,11 +108,30 @@ static inline void *alloc_class(struct slab_pool *p, unsigned c, size_t size)
     return p->cfg.thread_cache ? _slab_tcache_alloc(p, c, size) : _slab_class_alloc(p, c, size);
 }
 
+/* The large path; in a debug build with room for the canary after size. */
+static inline void *alloc_large(struct slab_pool *p, size_t align, size_t size)
+{
+    if (SLAB_DEBUG && size > SIZE_MAX - SLAB_CANARY) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return _slab_large_alloc(p, align, size + SLAB_CANARY);
+}
+
+/* Debug builds (SLAB_DEBUG, debug.c): record the block and write its canary. */
+static inline void *debug_alloc(struct slab_pool *p, void *q, size_t size)
+{
+    if (SLAB_DEBUG && q)
+        _slab_debug_alloc(p, q, size);
+    return q;
+}
+
+/* (SLAB_CANARY is 0 in release: the class for size, as always.) */
 void *slab_alloc(struct slab_pool *p, size_t size)
 {
-    if (__builtin_expect(size <= p->max_class, 1))
-        return alloc_class(p, class_for(p, size), size);
-    return _slab_large_alloc(p, 16, size);
+    if (__builtin_expect(size <= p->max_class - SLAB_CANARY, 1))
+        return debug_alloc(p, alloc_class(p, class_for(p, size + SLAB_CANARY), size), size);
+    return debug_alloc(p, alloc_large(p, 16, size), size);
 }
 
 void *slab_calloc(struct slab_pool *p, size_t nmemb, size_t size)
@@ -131,16 +158,16 @@ void *slab_aligned_alloc(struct slab_pool *p, size_t align, size_t size)
         return slab_alloc(p, size);
     /* Slabs are 64 KiB-aligned, so a class whose size is a multiple of align
      * hands out chunks aligned to it. */
-    if (size <= p->max_class && align <= SLAB_SIZE)
-        for (unsigned c = class_for(p, size); c < p->n_classes; c++)
+    if (size <= p->max_class - SLAB_CANARY && align <= SLAB_SIZE)
+        for (unsigned c = class_for(p, size + SLAB_CANARY); c < p->n_classes; c++)
             if (p->cls[c].size % align == 0)
-                return alloc_class(p, c, size);
-    return _slab_large_alloc(p, align, size);
+                return debug_alloc(p, alloc_class(p, c, size), size);
+    return debug_alloc(p, alloc_large(p, align, size), size);
 }
 
 /* ---- free ---- */
 
-__attribute__((noreturn, cold)) static void bad_free(const void *ptr, const char *why)
+void _slab_bad_free(const void *ptr, const char *why)
 {
     /* No stdio: it may allocate, and the heap may be what is broken. */
     char msg[160] = "slab: free(";
@@ -164,17 +191,26 @@ void slab_free(struct slab_pool *p, void *ptr)
     if (__builtin_expect(d != NULL, 1)) {
         unsigned c = _slab_desc_class(d);
         if (__builtin_expect(c >= p->n_classes, 0))
-            bad_free(ptr, "pointer into a slab that holds no chunks");
+            _slab_bad_free(ptr, "double free (or never allocated): pointer into a slab that holds no chunks");
+        if (SLAB_DEBUG) /* double free, inside a block, canary; marks it free before any magazine */
+            _slab_debug_check(p, ptr, 1);
         if (!p->cfg.thread_cache || !_slab_tcache_free(p, c, ptr))
             _slab_class_free(p, d, ptr);
         return;
     }
+    if (SLAB_DEBUG && ptr)
+        _slab_debug_check(p, ptr, 1); /* a live large block's canary */
     if (ptr && _slab_large_free(p, ptr) != 0)
-        bad_free(ptr, "not a pointer from this pool");
+        _slab_bad_free(ptr, "not a pointer from this pool (double free or foreign pointer)");
 }
 
 void slab_free_sized(struct slab_pool *p, void *ptr, size_t size)
 {
+    if (SLAB_DEBUG) { /* the size must be the block's; then the checked path */
+        _slab_debug_check_sized(p, ptr, size);
+        slab_free(p, ptr);
+        return;
+    }
     if (size > p->max_class || !p->cfg.thread_cache || !_slab_desc_of(p, ptr)) {
         slab_free(p, ptr); /* large, NULL, or not ours: the checked path */
         return;
@@ -192,17 +228,23 @@ void *slab_realloc(struct slab_pool *p, void *ptr, size_t size)
         slab_free(p, ptr);
         return NULL;
     }
-    size_t old = slab_usable_size(p, ptr);
-    if (old == 0)
-        bad_free(ptr, "realloc of a pointer not from this pool");
+    /* Debug: a live block of the pool, its canary intact; copy its requested bytes. */
+    size_t old = SLAB_DEBUG ? _slab_debug_check(p, ptr, 0) : slab_usable_size(p, ptr);
+    if (old == 0 && !SLAB_DEBUG)
+        _slab_bad_free(ptr, "realloc of a pointer not from this pool");
     struct slab_desc *d = _slab_desc_of(p, ptr);
     /* Keep the block when the new size maps to the same class. */
-    if (d && size <= p->max_class && class_for(p, size) == _slab_desc_class(d))
-        return ptr;
+    if (d && size <= p->max_class - SLAB_CANARY && class_for(p, size + SLAB_CANARY) == _slab_desc_class(d))
+        return debug_alloc(p, ptr, size);
     /* Large to large: move the pages, not the bytes (a buffer grown a little at
      * a time would otherwise be copied whole at every step). */
-    if (!d && size > p->max_class)
-        return _slab_large_resize(p, ptr, size);
+    if (!d && size > p->max_class - SLAB_CANARY) {
+        if (SLAB_DEBUG && size > SIZE_MAX - SLAB_CANARY) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return debug_alloc(p, _slab_large_resize(p, ptr, size + SLAB_CANARY), size);
+    }
     void *q = slab_alloc(p, size);
     if (q) {
         memcpy(q, ptr, old < size ? old : size);
@@ -217,11 +259,15 @@ int slab_free_if_owned(struct slab_pool *p, void *ptr)
         slab_free(p, ptr);
         return 0;
     }
+    if (SLAB_DEBUG && ptr)
+        _slab_debug_check(p, ptr, 1); /* a live large block's canary */
     return ptr && _slab_large_free(p, ptr) != 0 ? -1 : 0;
 }
 
 size_t slab_usable_size(struct slab_pool *p, void *ptr)
 {
+    if (SLAB_DEBUG) /* the requested size: the canary follows it */
+        return _slab_debug_usable(p, ptr);
     struct slab_desc *d = _slab_desc_of(p, ptr);
     if (d)
         return _slab_desc_class(d) < p->n_classes ? p->cls[_slab_desc_class(d)].size : 0;

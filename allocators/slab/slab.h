@@ -84,7 +84,7 @@ void slab_free(struct slab_pool *p, void *ptr);                       /* NULL is
 /* Free with the size it was allocated with (skips the descriptor lookup for
  * the class). Not for aligned or realloc'd blocks. */
 void slab_free_sized(struct slab_pool *p, void *ptr, size_t size);
-size_t slab_usable_size(struct slab_pool *p, void *ptr);
+size_t slab_usable_size(struct slab_pool *p, void *ptr); /* debug build (README): the requested size */
 /* 1 if ptr is a live block of this pool (a slab chunk or a large block), else 0. */
 int slab_owns(struct slab_pool *p, const void *ptr);
 /* slab_free for a pointer that may not be the pool's: frees it and returns 0

@@ -19,6 +19,18 @@
 
 #include "slab.h"
 
+/* The debug build (-DSLAB_DEBUG=1; see debug.c): every block gets SLAB_CANARY
+ * bytes of canary after the requested size, so a class is chosen for size +
+ * SLAB_CANARY. 0 in the release build, where every use below folds away. */
+#ifndef SLAB_DEBUG
+#define SLAB_DEBUG 0
+#endif
+#if SLAB_DEBUG
+#define SLAB_CANARY ((size_t)8)
+#else
+#define SLAB_CANARY ((size_t)0)
+#endif
+
 #define CACHE_LINE 64
 #define CLASS_NONE 0u /* desc->cls holds class + 1: a zeroed descriptor has no class */
 #define LARGE_HEADER 64u
@@ -106,6 +118,10 @@ struct slab_pool {
     atomic_int tick_stop;
     int tick_running;
     size_t self_bytes;
+#if SLAB_DEBUG
+    _Atomic uint16_t *dbg_state; /* debug.c: per chunk, requested size + 1; 0 = not handed out */
+    size_t dbg_bytes;
+#endif
 };
 
 /* config.c: the class list the configuration describes (explicit or by rule). */
@@ -165,6 +181,29 @@ int _slab_large_free(struct slab_pool *p, void *ptr); /* -1 if not a large block
  * its bytes: the block, maybe at a new address; NULL (ENOMEM) leaves it as it was. */
 void *_slab_large_resize(struct slab_pool *p, void *ptr, size_t size);
 size_t _slab_large_usable(struct slab_pool *p, const void *ptr); /* 0 if not ours */
+/* The size a live large block was allocated or last resized with (no lock, no check). */
+size_t _slab_large_size(const void *ptr);
 void _slab_large_destroy(struct slab_pool *p);
+
+/* pool.c: abort with "slab: free(0x...): why" (via slab_os_die). */
+__attribute__((noreturn, cold)) void _slab_bad_free(const void *ptr, const char *why);
+
+/* debug.c: the debug build's checks (only called when SLAB_DEBUG is 1).
+ * Each block's state (requested size, live or not) is kept in a side table,
+ * and a canary follows its requested bytes. */
+int _slab_debug_init(struct slab_pool *p);    /* 0, or -1 (ENOMEM) */
+void _slab_debug_destroy(struct slab_pool *p);
+/* A block was handed out (or kept by realloc) for size bytes: record it, write its canary. */
+void _slab_debug_alloc(struct slab_pool *p, void *ptr, size_t size);
+/* Check the block about to be freed (release != 0: and mark it free) or
+ * reallocated (release == 0): abort on a pointer that is not a live block's
+ * start or a damaged canary. Returns the requested size. A pointer outside
+ * the pool's blocks (not a live large block, or in a slab holding no chunks)
+ * aborts for realloc, and returns 0 for free (slab_free reports it). */
+size_t _slab_debug_check(struct slab_pool *p, void *ptr, int release);
+/* slab_free_sized's extra check: size must be the block's requested size. */
+void _slab_debug_check_sized(struct slab_pool *p, void *ptr, size_t size);
+/* The requested size of a live block, 0 if it is not one. */
+size_t _slab_debug_usable(struct slab_pool *p, const void *ptr);
 
 #endif

@@ -168,11 +168,61 @@ unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, un
 void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr);
 void _slab_class_free_batch(struct slab_pool *p, unsigned c, void **items, unsigned n);
 
-/* tcache.c */
+/* tcache.c: set-up and the slow paths; the fast paths are inline below so
+ * that slab_alloc and slab_free reach a magazine without a call. */
 int _slab_tcache_init(struct slab_pool *p);
 void _slab_tcache_destroy(struct slab_pool *p);
-void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested);
-int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr); /* 0 if not taken */
+extern _Thread_local struct slab_tcache *_slab_tls_tc __attribute__((tls_model("initial-exec")));
+extern _Thread_local uint64_t _slab_tls_pool_id __attribute__((tls_model("initial-exec")));
+/* This thread's cache for p on first use; NULL: use the locked path. */
+__attribute__((cold, noinline)) struct slab_tcache *_slab_tcache_create(struct slab_pool *p);
+/* Refill an empty magazine (returns the new count, 0 if the class has none). */
+__attribute__((noinline)) uint32_t _slab_tcache_refill(struct slab_pool *p, struct slab_mag *m, unsigned c);
+/* Give the older half of a full magazine (n chunks) back; returns the new count. */
+__attribute__((noinline)) uint32_t _slab_tcache_spill(struct slab_pool *p, struct slab_mag *m, unsigned c,
+                                                      uint32_t n);
+
+static inline struct slab_tcache *_slab_tcache_get(struct slab_pool *p)
+{
+    if (__builtin_expect(_slab_tls_pool_id == p->id, 1))
+        return _slab_tls_tc;
+    return _slab_tcache_create(p);
+}
+
+/* Fields only their thread writes but slab_stats reads from another: stored
+ * relaxed-atomically (a plain store on x86) so that the read is no data race. */
+#define SLAB_OWNER_SET(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+
+static inline void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested)
+{
+    struct slab_tcache *tc = _slab_tcache_get(p);
+    if (__builtin_expect(tc == NULL, 0))
+        return _slab_class_alloc(p, c, requested);
+    struct slab_mag *m = &tc->mag[c];
+    uint32_t n = m->n;
+    if (__builtin_expect(n == 0, 0) && (n = _slab_tcache_refill(p, m, c)) == 0)
+        return NULL; /* errno from the region */
+    SLAB_OWNER_SET(tc->allocs[c], tc->allocs[c] + 1);
+    SLAB_OWNER_SET(tc->requested[c], tc->requested[c] + requested);
+    SLAB_OWNER_SET(m->n, n - 1);
+    return m->items[n - 1];
+}
+
+/* 1 if the chunk went into this thread's magazine, 0 if the caller must take
+ * the locked path. */
+static inline int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
+{
+    struct slab_tcache *tc = _slab_tcache_get(p);
+    if (__builtin_expect(tc == NULL, 0))
+        return 0;
+    struct slab_mag *m = &tc->mag[c];
+    uint32_t n = m->n;
+    if (__builtin_expect(n == p->cfg.magazine, 0))
+        n = _slab_tcache_spill(p, m, c, n);
+    m->items[n] = ptr;
+    SLAB_OWNER_SET(m->n, n + 1);
+    return 1;
+}
 
 /* large.c */
 void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size);

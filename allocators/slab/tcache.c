@@ -15,13 +15,13 @@
 #include "slab_os.h"
 
 /* initial-exec: the shim is loaded at start-up, and a dynamic TLS access could
- * call malloc, which would be us. */
-static _Thread_local struct slab_tcache *tls_tc __attribute__((tls_model("initial-exec")));
-/* The id of tls_tc's pool, compared before tls_tc is touched: a destroyed
- * pool's cache is gone, and a new pool may reuse its address, never its id. */
-static _Thread_local uint64_t tls_pool_id __attribute__((tls_model("initial-exec")));
+ * call malloc, which would be us. _slab_tls_pool_id names _slab_tls_tc's pool and is
+ * compared before _slab_tls_tc is touched: a destroyed pool's cache is gone, and a
+ * new pool may reuse its address, never its id. */
+_Thread_local struct slab_tcache *_slab_tls_tc __attribute__((tls_model("initial-exec")));
+_Thread_local uint64_t _slab_tls_pool_id __attribute__((tls_model("initial-exec")));
 static atomic_uint_fast64_t next_pool_id = 1;
-/* tls_pool_id once this thread's cache has been given back at thread exit: no
+/* _slab_tls_pool_id once this thread's cache has been given back at thread exit: no
  * pool has it, so calls that come later (glibc frees per-thread buffers after
  * the key destructors ran) take the locked path; a cache made then would never
  * be flushed or unmapped. */
@@ -57,9 +57,9 @@ static void tcache_exit(void *arg)
         pthread_mutex_unlock(&p->cls[c].lock);
     }
     pthread_mutex_unlock(&p->tc_lock);
-    if (tls_tc == tc) {
-        tls_tc = NULL;
-        tls_pool_id = POOL_ID_EXITED;
+    if (_slab_tls_tc == tc) {
+        _slab_tls_tc = NULL;
+        _slab_tls_pool_id = POOL_ID_EXITED;
     }
     slab_os_unmap(tc, tc->bytes);
 }
@@ -79,9 +79,9 @@ void _slab_tcache_destroy(struct slab_pool *p)
     struct slab_tcache *tc = p->tcaches;
     while (tc) {
         struct slab_tcache *next = tc->next;
-        if (tls_tc == tc) {
-            tls_tc = NULL;
-            tls_pool_id = 0;
+        if (_slab_tls_tc == tc) {
+            _slab_tls_tc = NULL;
+            _slab_tls_pool_id = 0;
         }
         slab_os_unmap(tc, tc->bytes);
         tc = next;
@@ -92,11 +92,9 @@ void _slab_tcache_destroy(struct slab_pool *p)
 }
 
 /* This thread's cache for p, made on first use; NULL means "use the locked path". */
-static struct slab_tcache *tcache_get(struct slab_pool *p)
+struct slab_tcache *_slab_tcache_create(struct slab_pool *p)
 {
-    if (__builtin_expect(tls_pool_id == p->id, 1))
-        return tls_tc;
-    if (tls_pool_id != 0) {
+    if (_slab_tls_pool_id != 0) {
         /* this thread caches for another pool, alive or destroyed, or is exiting */
         return NULL;
     }
@@ -119,53 +117,26 @@ static struct slab_tcache *tcache_get(struct slab_pool *p)
     tc->next = p->tcaches;
     p->tcaches = tc;
     pthread_mutex_unlock(&p->tc_lock);
-    tls_tc = tc;
-    tls_pool_id = p->id;
+    _slab_tls_tc = tc;
+    _slab_tls_pool_id = p->id;
     return tc;
 }
 
-/* Fields only their thread writes but slab_stats reads from another: stored
- * relaxed-atomically (a plain store on x86) so that the read is no data race. */
-#define OWNER_SET(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
-
-void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t requested)
+uint32_t _slab_tcache_refill(struct slab_pool *p, struct slab_mag *m, unsigned c)
 {
-    struct slab_tcache *tc = tcache_get(p);
-    if (__builtin_expect(tc == NULL, 0))
-        return _slab_class_alloc(p, c, requested);
-    struct slab_mag *m = &tc->mag[c];
-    uint32_t n = m->n;
-    if (__builtin_expect(n == 0, 0)) {
-        n = _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
-        if (n == 0)
-            return NULL; /* errno from the region */
-    }
-    OWNER_SET(tc->allocs[c], tc->allocs[c] + 1);
-    OWNER_SET(tc->requested[c], tc->requested[c] + requested);
-    OWNER_SET(m->n, n - 1);
-    return m->items[n - 1];
+    return _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
 }
 
-int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
+uint32_t _slab_tcache_spill(struct slab_pool *p, struct slab_mag *m, unsigned c, uint32_t n)
 {
-    struct slab_tcache *tc = tcache_get(p);
-    if (__builtin_expect(tc == NULL, 0))
-        return 0;
-    struct slab_mag *m = &tc->mag[c];
-    uint32_t n = m->n;
-    if (__builtin_expect(n == p->cfg.magazine, 0)) {
-        unsigned half = n / 2 ? n / 2 : n;
-        _slab_class_free_batch(p, c, m->items, half);
-        memmove(m->items, m->items + half, (n - half) * sizeof(void *));
-        n -= half;
-    }
-    m->items[n] = ptr;
-    OWNER_SET(m->n, n + 1);
-    return 1;
+    unsigned half = n / 2 ? n / 2 : n; /* the older half: the newer stays warm */
+    _slab_class_free_batch(p, c, m->items, half);
+    memmove(m->items, m->items + half, (n - half) * sizeof(void *));
+    return n - half;
 }
 
 void slab_thread_flush(struct slab_pool *p)
 {
-    if (tls_pool_id == p->id && tls_tc)
-        tcache_flush(tls_tc);
+    if (_slab_tls_pool_id == p->id && _slab_tls_tc)
+        tcache_flush(_slab_tls_tc);
 }

@@ -318,8 +318,8 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     for (struct slab_tcache *tc = p->tcaches; tc; tc = tc->next)
         for (unsigned c = 0; c < p->n_classes; c++) {
             /* relaxed: the owner thread may be updating them (see tcache.c) */
-            s->cls[c].allocs += __atomic_load_n(&tc->allocs[c], __ATOMIC_RELAXED);
-            s->cls[c].requested += __atomic_load_n(&tc->requested[c], __ATOMIC_RELAXED);
+            s->cls[c].allocs += __atomic_load_n(&tc->mag[c].allocs, __ATOMIC_RELAXED);
+            s->cls[c].requested += __atomic_load_n(&tc->mag[c].requested, __ATOMIC_RELAXED);
             s->cls[c].in_magazines += __atomic_load_n(&tc->mag[c].n, __ATOMIC_RELAXED);
         }
     pthread_mutex_unlock(&p->tc_lock);

@@ -80,9 +80,12 @@ struct slab_region {
     size_t released_bytes;
 } __attribute__((aligned(CACHE_LINE)));
 
+/* A class's magazine and this thread's counters for the class, together: an
+ * allocation touches one cache line of the cache, not three. */
 struct slab_mag {
     uint32_t n;
     void **items;
+    uint64_t allocs, requested;
 };
 
 /* A thread's magazines for one pool. */
@@ -90,7 +93,6 @@ struct slab_tcache {
     struct slab_pool *pool;
     struct slab_tcache *next; /* in the pool's list */
     size_t bytes;
-    uint64_t allocs[SLAB_MAX_CLASSES], requested[SLAB_MAX_CLASSES];
     struct slab_mag mag[SLAB_MAX_CLASSES];
 };
 
@@ -202,8 +204,8 @@ static inline void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t r
     uint32_t n = m->n;
     if (__builtin_expect(n == 0, 0) && (n = _slab_tcache_refill(p, m, c)) == 0)
         return NULL; /* errno from the region */
-    SLAB_OWNER_SET(tc->allocs[c], tc->allocs[c] + 1);
-    SLAB_OWNER_SET(tc->requested[c], tc->requested[c] + requested);
+    SLAB_OWNER_SET(m->allocs, m->allocs + 1);
+    SLAB_OWNER_SET(m->requested, m->requested + requested);
     SLAB_OWNER_SET(m->n, n - 1);
     return m->items[n - 1];
 }

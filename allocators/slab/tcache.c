@@ -52,8 +52,8 @@ static void tcache_exit(void *arg)
         }
     for (unsigned c = 0; c < p->n_classes; c++) {
         pthread_mutex_lock(&p->cls[c].lock);
-        p->cls[c].allocs += tc->allocs[c];
-        p->cls[c].requested += tc->requested[c];
+        p->cls[c].allocs += tc->mag[c].allocs;
+        p->cls[c].requested += tc->mag[c].requested;
         pthread_mutex_unlock(&p->cls[c].lock);
     }
     pthread_mutex_unlock(&p->tc_lock);

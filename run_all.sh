@@ -8,6 +8,9 @@
 #
 # usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [--trace FILE]... [-- DRIVER-OPTIONS...]
 #   --trace FILE   replay FILE instead of the default set (repeatable)
+#   --variant NAME=ALLOCATOR:OPTS  add a row NAME that runs allocmark-ALLOCATOR
+#                  --alloc-opt OPTS (a named tuning profile; repeatable), e.g.
+#                  --variant slab-prealloc256M=slab:prealloc=256M
 #   --summarize DIR  print the summary table of an earlier run's results folder
 # Results go to results/<run-id>/ (see results/README.md).
 set -euo pipefail
@@ -27,7 +30,7 @@ summarize() {
     traces=$(awk '{print $3}' "$dir/order.txt" | sort -u)
     allocs=$(awk '{print $2}' "$dir/order.txt" | sort -u)
     rounds_done=$(awk 'END {print $1}' "$dir/order.txt")
-    printf '%-32s %-11s %9s %9s %7s %8s %11s %8s %5s\n' trace allocator ns/op min spread x_glibc peak_MiB x_glibc flag
+    printf '%-32s %-18s %9s %9s %7s %8s %11s %8s %5s\n' trace allocator ns/op min spread x_glibc peak_MiB x_glibc flag
     for t in $traces; do
         name=$(basename "$t")
         read -r g_ns _ _ < <(field ns_per_op "$dir/raw/$name.glibc.jsonl" 2>/dev/null | stats)
@@ -35,14 +38,14 @@ summarize() {
         for a in $allocs; do
             f=$dir/raw/$name.$a.jsonl
             if [ "$(field ns_per_op "$f" 2>/dev/null | wc -l)" -eq 0 ]; then
-                printf '%-32s %-11s %s\n' "$name" "$a" "FAILED (see errors.log)"
+                printf '%-32s %-18s %s\n' "$name" "$a" "FAILED (see errors.log)"
                 continue
             fi
             read -r ns ns_min ns_spread < <(field ns_per_op "$f" | stats)
             read -r rss _ _ < <(field peak_rss_bytes "$f" | stats)
             awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v gns="$g_ns" \
                 -v rss="$rss" -v grss="$g_rss" 'BEGIN {
-                printf "%-32s %-11s %9.2f %9.2f %6.0f%% %7.2fx %11.2f %7.2fx %5s\n", t, a, ns, mn, sp*100,
+                printf "%-32s %-18s %9.2f %9.2f %6.0f%% %7.2fx %11.2f %7.2fx %5s\n", t, a, ns, mn, sp*100,
                     (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, (sp>0.25)?"WIDE":""}'
         done
     done
@@ -52,19 +55,26 @@ summarize() {
     echo "dry = the replay without allocator calls: the harness's own share of every ns/op."
 }
 
+orig_args=("$@")
 rounds=5
 seed=$(date +%s)
 extra=()
 only=()
+variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
         --latency) extra+=(--latency); shift ;;
         --trace) only+=("$2"); shift 2 ;;
+        --variant)
+            case "$2" in *=*:*) variants+=("$2") ;;
+                *) echo "run_all.sh: --variant wants NAME=ALLOCATOR:OPTS, got '$2'" >&2; exit 1 ;;
+            esac
+            shift 2 ;;
         --summarize) summarize "$2"; exit 0 ;;
         --) shift; extra+=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -73,6 +83,12 @@ case "$seed" in ''|*[!0-9]*) echo "run_all.sh: --seed needs a non-negative integ
 
 make -s -j2 all >&2
 allocators="dry $(make -s -f Makefile print-allocators 2>/dev/null)"
+for v in "${variants[@]}"; do
+    base=${v#*=}
+    base=${base%%:*}
+    [ -x "build/bin/allocmark-$base" ] || { echo "run_all.sh: --variant $v: no allocator '$base'" >&2; exit 1; }
+    allocators="$allocators ${v%%=*}"
+done
 
 # The stand-in synthetic workload until the workload generators land: a 1M-op
 # random churn, generated deterministically into build/ (not a file in workloads/).
@@ -89,7 +105,7 @@ run_id=$(date -u +%Y%m%d-%H%M%S)-$seed
 out=results/$run_id
 mkdir -p "$out/raw"
 {
-    echo "command: $0 --rounds $rounds --seed $seed ${extra[*]:-}"
+    echo "command: $0 ${orig_args[*]:-} (effective: --rounds $rounds --seed $seed)"
     echo "date: $(date -u +%FT%TZ)"
     echo "seed: $seed"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
@@ -117,6 +133,12 @@ for ((r = 1; r <= rounds; r++)); do
         echo "$r $a $t" >> "$out/order.txt"
         driver=(build/bin/allocmark-"$a")
         [ "$a" = dry ] && driver=(build/bin/allocmark-glibc --dry)
+        for v in "${variants[@]}"; do
+            if [ "${v%%=*}" = "$a" ]; then
+                spec=${v#*=}
+                driver=(build/bin/allocmark-"${spec%%:*}" --alloc-opt "${spec#*:}")
+            fi
+        done
         if ! "${driver[@]}" "${extra[@]}" "$t" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log"; then
             failures=$((failures + 1))
         fi

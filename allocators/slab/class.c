@@ -8,6 +8,21 @@
 #include <errno.h>
 
 #include "slab_internal.h"
+#include "slab_os.h"
+
+void _slab_lock_wait(struct slab_lock *l)
+{
+    for (unsigned spins = 0;; spins++) {
+        while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
+            if (spins++ < 128)
+                __builtin_ia32_pause();
+            else
+                slab_os_yield(); /* the holder may have been preempted: let it run */
+        }
+        if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+            return;
+    }
+}
 
 static void partial_push(struct slab_class *k, struct slab_desc *d)
 {
@@ -101,13 +116,13 @@ static void give_chunk(struct slab_pool *p, struct slab_desc *d, void *ptr)
 void *_slab_class_alloc(struct slab_pool *p, unsigned c, size_t requested)
 {
     struct slab_class *k = &p->cls[c];
-    pthread_mutex_lock(&k->lock);
+    _slab_lock(&k->lock);
     void *chunk = take_chunk(p, c);
     if (chunk) {
         k->allocs++;
         k->requested += requested;
     }
-    pthread_mutex_unlock(&k->lock);
+    _slab_unlock(&k->lock);
     return chunk;
 }
 
@@ -115,26 +130,26 @@ unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, un
 {
     struct slab_class *k = &p->cls[c];
     unsigned got = 0;
-    pthread_mutex_lock(&k->lock);
+    _slab_lock(&k->lock);
     while (got < n && (out[got] = take_chunk(p, c)) != NULL)
         got++;
-    pthread_mutex_unlock(&k->lock);
+    _slab_unlock(&k->lock);
     return got;
 }
 
 void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr)
 {
     struct slab_class *k = &p->cls[_slab_desc_class(d)];
-    pthread_mutex_lock(&k->lock);
+    _slab_lock(&k->lock);
     give_chunk(p, d, ptr);
-    pthread_mutex_unlock(&k->lock);
+    _slab_unlock(&k->lock);
 }
 
 void _slab_class_free_batch(struct slab_pool *p, unsigned c, void **items, unsigned n)
 {
     struct slab_class *k = &p->cls[c];
-    pthread_mutex_lock(&k->lock);
+    _slab_lock(&k->lock);
     for (unsigned i = 0; i < n; i++)
         give_chunk(p, _slab_desc_of(p, items[i]), items[i]);
-    pthread_mutex_unlock(&k->lock);
+    _slab_unlock(&k->lock);
 }

@@ -24,7 +24,6 @@ static int build_classes(struct slab_pool *p)
         p->class_of[k] = (uint8_t)i;
     }
     for (unsigned i = 0; i < n; i++) {
-        pthread_mutex_init(&p->cls[i].lock, NULL);
         p->cls[i].size = (uint32_t)cls[i];
         p->cls[i].per_slab = (uint32_t)(SLAB_SIZE / cls[i]);
     }
@@ -91,8 +90,6 @@ void slab_destroy(struct slab_pool *p)
     _slab_region_destroy(p);
     if (SLAB_DEBUG)
         _slab_debug_destroy(p);
-    for (unsigned i = 0; i < p->n_classes; i++)
-        pthread_mutex_destroy(&p->cls[i].lock);
     slab_os_unmap(p, p->self_bytes);
 }
 
@@ -288,12 +285,12 @@ size_t slab_trim(struct slab_pool *p)
     /* Class spares go back to the region, then every empty slab above the floor. */
     for (unsigned c = 0; c < p->n_classes; c++) {
         struct slab_class *k = &p->cls[c];
-        pthread_mutex_lock(&k->lock);
+        _slab_lock(&k->lock);
         struct slab_desc *spare = k->spare;
         k->spare = NULL;
         if (spare)
             k->slabs--;
-        pthread_mutex_unlock(&k->lock);
+        _slab_unlock(&k->lock);
         if (spare)
             _slab_region_put(p, spare);
     }
@@ -306,13 +303,13 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     s->n_classes = p->n_classes;
     for (unsigned c = 0; c < p->n_classes; c++) {
         struct slab_class *k = &p->cls[c];
-        pthread_mutex_lock(&k->lock);
+        _slab_lock(&k->lock);
         s->cls[c].size = k->size;
         s->cls[c].allocs = k->allocs;
         s->cls[c].requested = k->requested;
         s->cls[c].in_use = k->in_use;
         s->cls[c].slabs = k->slabs; /* the spare included */
-        pthread_mutex_unlock(&k->lock);
+        _slab_unlock(&k->lock);
     }
     pthread_mutex_lock(&p->tc_lock);
     for (struct slab_tcache *tc = p->tcaches; tc; tc = tc->next)
@@ -347,7 +344,7 @@ void slab_fork_prepare(struct slab_pool *p)
 {
     pthread_mutex_lock(&p->tc_lock);
     for (unsigned c = 0; c < p->n_classes; c++)
-        pthread_mutex_lock(&p->cls[c].lock);
+        _slab_lock(&p->cls[c].lock);
     pthread_mutex_lock(&p->region.lock);
     pthread_mutex_lock(&p->large.lock);
 }
@@ -357,7 +354,7 @@ void slab_fork_parent(struct slab_pool *p)
     pthread_mutex_unlock(&p->large.lock);
     pthread_mutex_unlock(&p->region.lock);
     for (unsigned c = p->n_classes; c-- > 0;)
-        pthread_mutex_unlock(&p->cls[c].lock);
+        _slab_unlock(&p->cls[c].lock);
     pthread_mutex_unlock(&p->tc_lock);
 }
 

@@ -50,8 +50,27 @@ struct slab_desc {
 };
 
 /* A size class: its lock and slabs on a cache line of their own. */
+/* A class lock: test-and-test-and-set, spinning briefly, then yielding. One
+ * atomic exchange and one store per uncontended lock/unlock, where a
+ * pthread mutex costs two atomic read-modify-writes; the locked path takes it
+ * on every call. Held only for a few list operations, never across a syscall
+ * except the region's own (rare) work. */
+struct slab_lock {
+    atomic_int held;
+};
+void _slab_lock_wait(struct slab_lock *l); /* class.c: the contended path */
+static inline void _slab_lock(struct slab_lock *l)
+{
+    if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire), 0))
+        _slab_lock_wait(l);
+}
+static inline void _slab_unlock(struct slab_lock *l)
+{
+    atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
 struct slab_class {
-    pthread_mutex_t lock;
+    struct slab_lock lock;
     uint32_t size, per_slab;
     struct slab_desc *partial; /* slabs with a free chunk (doubly linked) */
     struct slab_desc *spare;   /* one empty slab kept, so a class at the edge does not thrash */

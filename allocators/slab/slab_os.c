@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,4 +82,9 @@ void slab_os_die(const char *msg)
 {
     (void)!write(2, msg, strlen(msg));
     abort();
+}
+
+void slab_os_yield(void)
+{
+    sched_yield();
 }

@@ -21,6 +21,8 @@ void slab_os_release(void *p, size_t size);
 /* A coarse monotonic clock in milliseconds (vDSO: no syscall). */
 uint64_t slab_os_now_ms(void);
 void slab_os_sleep_ms(uint64_t ms);
+/* Give the CPU to another thread (a lock holder that was preempted). */
+void slab_os_yield(void);
 /* Write msg to stderr without stdio (which may allocate) and abort. */
 __attribute__((noreturn)) void slab_os_die(const char *msg);
 

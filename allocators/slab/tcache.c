@@ -51,10 +51,10 @@ static void tcache_exit(void *arg)
             break;
         }
     for (unsigned c = 0; c < p->n_classes; c++) {
-        pthread_mutex_lock(&p->cls[c].lock);
+        _slab_lock(&p->cls[c].lock);
         p->cls[c].allocs += tc->mag[c].allocs;
         p->cls[c].requested += tc->mag[c].requested;
-        pthread_mutex_unlock(&p->cls[c].lock);
+        _slab_unlock(&p->cls[c].lock);
     }
     pthread_mutex_unlock(&p->tc_lock);
     if (_slab_tls_tc == tc) {

@@ -81,4 +81,41 @@ static struct slab_pool *cpool(const char *opts)
     return p;
 }
 
+/* ---- the foreign pointers both the release and the debug tests free ---- */
+
+static int a_static;
+
+static void free_stack(struct victim *v)
+{
+    struct slab_pool *p = cpool("");
+    int local;
+    slab_free(p, slab_alloc(p, 32)); /* the thread cache exists */
+    v->ptr = &local;
+    slab_free(p, &local);
+}
+
+static void free_glibc(struct victim *v)
+{
+    struct slab_pool *p = cpool("");
+    void *m = malloc(48);
+    v->ptr = m;
+    slab_free(p, m);
+}
+
+static void free_static(struct victim *v)
+{
+    struct slab_pool *p = cpool("thread_cache=0");
+    v->ptr = &a_static;
+    slab_free(p, &a_static);
+}
+
+/* Another pool's block. */
+static void free_other_pool(struct victim *v)
+{
+    struct slab_pool *a = cpool(""), *b = cpool("");
+    void *q = slab_alloc(a, 64);
+    v->ptr = q;
+    slab_free(b, q);
+}
+
 #endif

@@ -19,33 +19,6 @@
 #define NOT_OURS "not a pointer from this pool"
 #define NO_CHUNKS "pointer into a slab that holds no chunks"
 
-static int a_static;
-
-
-static void free_stack(struct victim *v)
-{
-    struct slab_pool *p = cpool("");
-    int local;
-    slab_free(p, slab_alloc(p, 32)); /* the thread cache exists */
-    v->ptr = &local;
-    slab_free(p, &local);
-}
-
-static void free_glibc(struct victim *v)
-{
-    struct slab_pool *p = cpool("");
-    void *m = malloc(48);
-    v->ptr = m;
-    slab_free(p, m);
-}
-
-static void free_static(struct victim *v)
-{
-    struct slab_pool *p = cpool("thread_cache=0");
-    v->ptr = &a_static;
-    slab_free(p, &a_static);
-}
-
 /* A pointer 16 bytes into a live large block: not the block. */
 static void free_large_interior(struct victim *v)
 {
@@ -63,15 +36,6 @@ static void free_large_twice(struct victim *v)
     slab_free(p, big);
     v->ptr = big;
     slab_free(p, big);
-}
-
-/* Another pool's block. */
-static void free_other_pool(struct victim *v)
-{
-    struct slab_pool *a = cpool(""), *b = cpool("");
-    void *q = slab_alloc(a, 64);
-    v->ptr = q;
-    slab_free(b, q);
 }
 
 /* A pre-allocated slab that no class ever used. */

@@ -29,8 +29,6 @@
 #define FOREIGN "double free or foreign pointer"
 #define INSIDE "free of a pointer inside a block"
 
-static int a_static;
-
 /* ---- double frees ---- */
 
 static void double_free_small(const char *opts, struct victim *v)
@@ -139,30 +137,6 @@ static void free_never_allocated(struct victim *v)
 
 /* ---- foreign pointers ---- */
 
-static void free_stack(struct victim *v)
-{
-    struct slab_pool *p = cpool("");
-    int local;
-    slab_free(p, slab_alloc(p, 32));
-    v->ptr = &local;
-    slab_free(p, &local);
-}
-
-static void free_static(struct victim *v)
-{
-    struct slab_pool *p = cpool("thread_cache=0");
-    v->ptr = &a_static;
-    slab_free(p, &a_static);
-}
-
-static void free_glibc(struct victim *v)
-{
-    struct slab_pool *p = cpool("");
-    void *m = malloc(48);
-    v->ptr = m;
-    slab_free(p, m);
-}
-
 static void free_inside_small(struct victim *v)
 {
     struct slab_pool *p = cpool("");
@@ -185,14 +159,6 @@ static void free_inside_large(struct victim *v)
     char *big = slab_alloc(p, 100000);
     v->ptr = big + 16;
     slab_free(p, big + 16);
-}
-
-static void free_other_pool(struct victim *v)
-{
-    struct slab_pool *a = cpool(""), *b = cpool("");
-    void *q = slab_alloc(a, 64);
-    v->ptr = q;
-    slab_free(b, q);
 }
 
 /* ---- writes past the end ---- */

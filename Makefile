@@ -12,7 +12,7 @@ ALLOC_LIBS_slab     := build/lib/libslab.a -lpthread
 ALLOC_LIBS_slab-locked := build/lib/libslab.a -lpthread
 ALLOCATORS := $(sort $(patsubst ALLOC_LIBS_%,%,$(filter ALLOC_LIBS_%,$(.VARIABLES))))
 
-DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev
+DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev libinih-dev
 TEST_DEPS   := clang libclang-rt-14-dev
 TEST_DEPS   += sqlite3 python3
 
@@ -31,6 +31,9 @@ B := build
 HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_text.c \
                hist.c tsc.c opstream.c replay.c json.c report.c
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
+# The workload generators (spec in, trace out): only allocmark-trace and the tests.
+GEN_SRC     := spec.c $(notdir $(wildcard harness/gen*.c))
+GEN_OBJ     := $(GEN_SRC:%.c=$(B)/obj/harness/%.o)
 SLAB_SRC    := $(wildcard allocators/slab/*.c)
 SLAB_OBJ    := $(SLAB_SRC:%.c=$(B)/obj/%.o)
 SLAB_LIB    := $(B)/lib/libslab.a
@@ -39,6 +42,9 @@ ASAN_OBJ    := $(HARNESS_SRC:%.c=$(B)/asan/harness/%.o)
 DRIVERS := $(ALLOCATORS:%=$(B)/bin/allocmark-%)
 TOOLS   := $(B)/bin/allocmark-trace $(B)/tests/gen_churn
 UNIT_TESTS := $(B)/tests/test_trace $(B)/tests/test_hist $(B)/tests/test_replay
+# Generator tests: every tests/test_gen*.c, plain and under ASan+UBSan.
+GEN_TESTS  := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_gen*.c))
+GEN_TESTS  += $(patsubst tests/%.c,$(B)/asan/tests/%,$(wildcard tests/test_gen*.c))
 ADAPTER_TESTS := $(ALLOCATORS:%=$(B)/tests/test_adapter-%)
 ASAN_TESTS := $(B)/asan/tests/test_trace $(B)/asan/tests/test_hist $(B)/asan/tests/test_replay \
               $(B)/asan/tests/test_adapter-glibc $(B)/asan/bin/allocmark-glibc
@@ -111,9 +117,9 @@ $(B)/bin/allocmark-%: $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/all
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(ALLOC_LIBS_$*)
 
-$(B)/bin/allocmark-trace: $(B)/obj/harness/trace_main.o $(HARNESS_OBJ)
+$(B)/bin/allocmark-trace: $(B)/obj/harness/trace_main.o $(HARNESS_OBJ) $(GEN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -linih
 
 $(B)/tests/gen_churn: $(B)/obj/tests/gen_churn.o $(HARNESS_OBJ)
 	@mkdir -p $(@D)
@@ -123,6 +129,14 @@ $(B)/tests/gen_churn: $(B)/obj/tests/gen_churn.o $(HARNESS_OBJ)
 $(B)/tests/test_%: $(B)/obj/tests/test_%.o $(HARNESS_OBJ) $(B)/obj/allocators/glibc.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(B)/tests/test_gen%: $(B)/obj/tests/test_gen%.o $(HARNESS_OBJ) $(GEN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -linih
+
+$(B)/asan/tests/test_gen%: $(B)/asan/tests/test_gen%.o $(ASAN_OBJ) $(GEN_SRC:%.c=$(B)/asan/harness/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lcmocka -linih
 
 $(B)/tests/test_adapter-%: $(B)/obj/tests/test_adapter.o $(B)/obj/allocators/%.o
 	@mkdir -p $(@D)
@@ -193,7 +207,7 @@ $(FUZZER): tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) | test-deps
 	clang -std=c17 -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) -o $@ $(LDLIBS)
 
-test: all $(UNIT_TESTS) $(ADAPTER_TESTS) $(B)/tests/test_drivers $(ASAN_TESTS) $(SLAB_TESTS) $(FUZZER)
+test: all $(UNIT_TESTS) $(GEN_TESTS) $(ADAPTER_TESTS) $(B)/tests/test_drivers $(ASAN_TESTS) $(SLAB_TESTS) $(FUZZER)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ALLOCATORS="$(ALLOCATORS)" tests/run.sh $(B)
 
 test: $(SHIM_LIB) $(SHIM_TESTS)

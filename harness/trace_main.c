@@ -7,6 +7,8 @@
 #include "os.h"
 #include "trace.h"
 
+int gen_command(int argc, char **argv); /* gen_cli.c */
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -17,6 +19,8 @@ static void usage(FILE *f)
             "  info FILE          ops by kind, threads, peak live bytes and objects,\n"
             "                     size histogram, cross-thread frees\n"
             "  validate FILE...   check every record; exit 0 if all are valid, 2 if not\n"
+            "  gen SPEC [-o OUT] [--scale X] [--seed N]\n"
+            "                     generate the trace a workload spec describes (gen --help)\n"
             "Any command reads binary, .zst and text traces alike. The formats are\n"
             "documented in docs/trace-format.md.\n"
             "Exit status: 0 ok, 1 usage or I/O error, 2 invalid trace.\n");
@@ -159,6 +163,8 @@ int main(int argc, char **argv)
         return cmd_to_text(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc == 3 && strcmp(argv[1], "info") == 0)
         return cmd_info(argv[2]);
+    if (argc >= 2 && strcmp(argv[1], "gen") == 0)
+        return gen_command(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "validate") == 0)
         return cmd_validate(argc - 2, argv + 2);
     usage(stderr);

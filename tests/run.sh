@@ -53,6 +53,9 @@ export ALLOCATORS
 run test_trace "$B/tests/test_trace"
 run test_hist "$B/tests/test_hist"
 run test_replay "$B/tests/test_replay"
+for t in "$B"/tests/test_gen*; do
+    [ -x "$t" ] && run "$(basename "$t")" "$t"
+done
 for a in $ALLOCATORS; do
     run "test_adapter-$a" "$B/tests/test_adapter-$a"
 done
@@ -62,6 +65,10 @@ run test_drivers "$B/tests/test_drivers"
 run asan/test_trace "$B/asan/tests/test_trace"
 run asan/test_hist "$B/asan/tests/test_hist"
 run asan/test_replay "$B/asan/tests/test_replay"
+for t in "$B"/asan/tests/test_gen*; do
+    case $t in *.o | *.d) continue ;; esac
+    [ -x "$t" ] && run "asan/$(basename "$t")" "$t"
+done
 run asan/test_adapter-glibc "$B/asan/tests/test_adapter-glibc"
 ALLOCMARK_BIN="$B/asan/bin" ALLOCATORS=glibc run asan/test_drivers "$B/tests/test_drivers"
 

@@ -43,8 +43,8 @@ DRIVERS := $(ALLOCATORS:%=$(B)/bin/allocmark-%)
 TOOLS   := $(B)/bin/allocmark-trace $(B)/tests/gen_churn
 UNIT_TESTS := $(B)/tests/test_trace $(B)/tests/test_hist $(B)/tests/test_replay
 # Generator tests: every tests/test_gen*.c, plain and under ASan+UBSan.
-GEN_TESTS  := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_gen*.c))
-GEN_TESTS  += $(patsubst tests/%.c,$(B)/asan/tests/%,$(wildcard tests/test_gen*.c))
+GEN_TEST_NAMES := $(patsubst tests/%.c,%,$(wildcard tests/test_gen*.c))
+GEN_TESTS  := $(GEN_TEST_NAMES:%=$(B)/tests/%) $(GEN_TEST_NAMES:%=$(B)/asan/tests/%)
 ADAPTER_TESTS := $(ALLOCATORS:%=$(B)/tests/test_adapter-%)
 ASAN_TESTS := $(B)/asan/tests/test_trace $(B)/asan/tests/test_hist $(B)/asan/tests/test_replay \
               $(B)/asan/tests/test_adapter-glibc $(B)/asan/bin/allocmark-glibc
@@ -130,11 +130,12 @@ $(B)/tests/test_%: $(B)/obj/tests/test_%.o $(HARNESS_OBJ) $(B)/obj/allocators/gl
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(B)/tests/test_gen%: $(B)/obj/tests/test_gen%.o $(HARNESS_OBJ) $(GEN_OBJ)
+$(filter $(B)/tests/%,$(GEN_TESTS)): $(B)/tests/%: $(B)/obj/tests/%.o $(HARNESS_OBJ) $(GEN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -linih
 
-$(B)/asan/tests/test_gen%: $(B)/asan/tests/test_gen%.o $(ASAN_OBJ) $(GEN_SRC:%.c=$(B)/asan/harness/%.o)
+$(filter $(B)/asan/tests/%,$(GEN_TESTS)): $(B)/asan/tests/%: $(B)/asan/tests/%.o $(ASAN_OBJ) \
+    $(GEN_SRC:%.c=$(B)/asan/harness/%.o)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lcmocka -linih
 

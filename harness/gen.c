@@ -10,7 +10,6 @@
 
 /* Generators still being written link as NULL and say so. */
 #pragma weak gen_kvserver
-#pragma weak gen_burst
 #pragma weak gen_larson
 #pragma weak gen_prodcons
 #pragma weak gen_fragment

@@ -35,6 +35,7 @@ struct line_reader {
     unsigned too_long; /* first line over inih's limit */
     struct spec *s;
     char last_key[64];  /* continuation lines come back with the same key */
+    int continuation;   /* the line just read is indented: it continues a value */
     int bad;            /* the handler refused a line: its reason is in s->err */
 };
 
@@ -44,6 +45,7 @@ static char *read_line(char *str, int num, void *stream)
     if (r->p >= r->end)
         return NULL;
     r->line++;
+    r->continuation = (*r->p == ' ' || *r->p == '\t');
     const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
     size_t len = nl ? (size_t)(nl - r->p) + 1 : (size_t)(r->end - r->p);
     if (len > (size_t)num - 1) { /* inih would split it: refuse the file instead */
@@ -58,6 +60,12 @@ static char *read_line(char *str, int num, void *stream)
     memcpy(str, r->p, len);
     str[len] = '\0';
     r->p += len;
+    const char *first = str + strspn(str, " \t");
+    if (*first == '[' && !r->bad) { /* refused here: inih reports an empty section to nobody */
+        r->bad = 1;
+        set_err(r->s, "%s:%u: sections (%.*s) are not used in a workload spec", r->s->name, r->line,
+                (int)strcspn(first, "\r\n"), first);
+    }
     return str;
 }
 
@@ -75,7 +83,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->e[i].key, key) != 0)
             continue;
-        if (strcmp(r->last_key, key) == 0 && i == s->n - 1) { /* an indented continuation line */
+        if (r->continuation && strcmp(r->last_key, key) == 0 && i == s->n - 1) {
             size_t a = strlen(s->e[i].value), b = strlen(value);
             char *v = realloc(s->e[i].value, a + b + 2);
             if (!v)

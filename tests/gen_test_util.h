@@ -18,7 +18,7 @@ static inline int gen_text_to_trace(const char *name, const char *text, double s
 {
     struct spec sp;
     struct trace_writer w;
-    char path[PATH_MAX + 300];
+    char path[PATH_MAX + 700];
     int rc = -1;
     if (spec_parse(name, text, strlen(text), &sp) != 0) {
         snprintf(err, SPEC_ERR_LEN, "%s", sp.err);
@@ -27,7 +27,7 @@ static inline int gen_text_to_trace(const char *name, const char *text, double s
     }
     tw_init(&w);
     if (gen_run(&sp, &w, scale, 0, 0, 0, err) == 0) {
-        snprintf(path, sizeof path, "%s/%s.trace", scratch_dir, name);
+        snprintf(path, sizeof path, "%s/%.600s.trace", scratch_dir, name);
         if (tw_write_file(&w, path) != 0)
             snprintf(err, SPEC_ERR_LEN, "%s", w.err);
         else if (trace_open(path, t, err) != 0)

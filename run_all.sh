@@ -6,8 +6,12 @@
 # A "dry" row replays each trace without calling any allocator: the harness's own
 # cost, which is inside every other row's ns/op.
 #
+# Workloads: every workloads/*.wl spec (generated once into build/workloads/ by
+# `allocmark-trace gen`, cached by content hash) and every workloads/*.trace[.zst].
+#
 # usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [--trace FILE]... [-- DRIVER-OPTIONS...]
-#   --trace FILE   replay FILE instead of the default set (repeatable)
+#   --trace FILE   replay FILE (a trace or a .wl spec) instead of the default set (repeatable)
+#   --scale X      multiply the work of every .wl spec by X (0.01 is a smoke run)
 #   --variant NAME=ALLOCATOR:OPTS  add a row NAME that runs allocmark-ALLOCATOR
 #                  --alloc-opt OPTS (a named tuning profile; repeatable), e.g.
 #                  --variant slab-prealloc256M=slab:prealloc=256M
@@ -60,6 +64,7 @@ rounds=5
 seed=$(date +%s)
 extra=()
 only=()
+scale=1
 variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -74,12 +79,14 @@ while [ $# -gt 0 ]; do
             shift 2 ;;
         --summarize) summarize "$2"; exit 0 ;;
         --) shift; extra+=("$@"); break ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --scale) scale=$2; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "run_all.sh: --rounds needs a positive integer" >&2; exit 1 ;; esac
 case "$seed" in ''|*[!0-9]*) echo "run_all.sh: --seed needs a non-negative integer" >&2; exit 1 ;; esac
+case "$scale" in ''|*[!0-9.]*|*.*.*) echo "run_all.sh: --scale needs a positive number" >&2; exit 1 ;; esac
 
 make -s -j2 all >&2
 allocators="dry $(make -s -f Makefile print-allocators 2>/dev/null)"
@@ -90,17 +97,23 @@ for v in "${variants[@]}"; do
     allocators="$allocators ${v%%=*}"
 done
 
-# The stand-in synthetic workload until the workload generators land: a 1M-op
-# random churn, generated deterministically into build/ (not a file in workloads/).
 shopt -s nullglob
 if [ ${#only[@]} -gt 0 ]; then
     traces=("${only[@]}")
 else
-    mkdir -p build/workloads
-    churn=build/workloads/churn-1m.trace
-    [ -f "$churn" ] || build/tests/gen_churn "$churn" 1000000 20000 16 4096 1 >&2
-    traces=(workloads/*.trace workloads/*.trace.zst "$churn")
+    traces=(workloads/*.wl workloads/*.trace workloads/*.trace.zst)
 fi
+# A spec is replayed as the trace it generates; results keep the spec's name.
+declare -A replay_file
+for t in "${traces[@]}"; do
+    case "$t" in
+        *.wl)
+            echo "generating $t (scale $scale)..." >&2
+            replay_file[$t]=$(build/bin/allocmark-trace gen "$t" --scale "$scale" --cache-dir build/workloads) ||
+                { echo "run_all.sh: cannot generate $t" >&2; exit 1; } ;;
+        *) replay_file[$t]=$t ;;
+    esac
+done
 run_id=$(date -u +%Y%m%d-%H%M%S)-$seed
 out=results/$run_id
 mkdir -p "$out/raw"
@@ -113,7 +126,8 @@ mkdir -p "$out/raw"
     grep -m1 'model name' /proc/cpuinfo || true
     echo "cpus: $(nproc)"
     grep MemTotal /proc/meminfo || true
-    for t in "${traces[@]}"; do echo "trace $t: $(sha256sum < "$t" | cut -c1-16)"; done
+    echo "scale: $scale"
+    for t in "${traces[@]}"; do echo "trace $t: ${replay_file[$t]} $(sha256sum < "${replay_file[$t]}" | cut -c1-16)"; done
 } > "$out/machine.txt"
 
 # Interleave: each round runs every (trace, allocator) pair in a fresh order.
@@ -139,7 +153,10 @@ for ((r = 1; r <= rounds; r++)); do
                 driver=(build/bin/allocmark-"${spec%%:*}" --alloc-opt "${spec#*:}")
             fi
         done
-        if ! "${driver[@]}" "${extra[@]}" "$t" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log"; then
+        rc=0
+        "${driver[@]}" "${extra[@]}" "${replay_file[$t]}" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log" || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            echo "run_all.sh: round $r: $a on $t (${replay_file[$t]}) failed with exit status $rc" >> "$out/errors.log"
             failures=$((failures + 1))
         fi
     done

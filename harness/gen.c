@@ -9,9 +9,6 @@
 #include <string.h>
 
 /* Generators still being written link as NULL and say so. */
-#pragma weak gen_kvserver
-#pragma weak gen_larson
-#pragma weak gen_prodcons
 #pragma weak gen_fragment
 #pragma weak gen_idle_gen
 #pragma weak gen_realloc_gen

@@ -1,0 +1,20 @@
+# kvserver.wl: the in-house slab allocator's home ground (see workloads/README.md)
+generator = kvserver
+description = API server: 1000 clients with sessions, a 50,000-entry LRU table of keys and values under 4 KiB, 2 workers
+seed = 1
+workers = 2
+clients = 1000
+session_objects = 3
+session_size = uniform 32..512
+reconnect = 0.2%
+capacity = 50000
+keyspace = 100000
+eviction = lru
+key_size = lognormal 64,0.6 clamped 16..256
+value_size = lognormal 512,1.0 clamped 16..4095
+request_size = uniform 64..1K
+response_size = uniform 32..512
+sets = 20%
+deletes = 5%
+requests = 10M
+batch = 50

@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Generators still being written link as NULL and say so. */
-#pragma weak gen_fragment
-#pragma weak gen_idle_gen
-#pragma weak gen_realloc_gen
-#pragma weak gen_sizes
-#pragma weak gen_aligned_gen
-
 const struct generator gen_table[] = {
     {"kvserver", gen_kvserver, "API server: bounded clients, keys and values in a bounded table, worker threads"},
     {"churn", gen_churn, "a pool of N live objects, each op replaces a random one"},

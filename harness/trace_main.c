@@ -8,6 +8,7 @@
 #include "trace.h"
 
 int gen_command(int argc, char **argv); /* gen_cli.c */
+int record_command(int argc, char **argv); /* record_cli.c */
 
 static void usage(FILE *f)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *f)
             "  validate FILE...   check every record; exit 0 if all are valid, 2 if not\n"
             "  gen SPEC [-o OUT] [--scale X] [--seed N]\n"
             "                     generate the trace a workload spec describes (gen --help)\n"
+            "  record [-o OUT] [--idle-gap MS] -- CMD ARGS...  record CMD's malloc calls (record --help)\n"
             "Any command reads binary, .zst and text traces alike. The formats are\n"
             "documented in docs/trace-format.md.\n"
             "Exit status: 0 ok, 1 usage or I/O error, 2 invalid trace.\n");
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
         return cmd_info(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "gen") == 0)
         return gen_command(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "record") == 0)
+        return record_command(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "validate") == 0)
         return cmd_validate(argc - 2, argv + 2);
     usage(stderr);

@@ -23,13 +23,13 @@ CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -MMD -MP
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
-LDLIBS  := -lzstd -lm
+LDLIBS  := -lzstd -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 
 B := build
 HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_text.c \
-               hist.c tsc.c opstream.c replay.c json.c report.c
+               hist.c tsc.c opstream.c replay.c json.c report.c replay_ops.c mtstream.c replay_mt.c
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
 # The workload generators (spec in, trace out): only allocmark-trace and the tests.
 GEN_SRC     := spec.c $(notdir $(wildcard harness/gen*.c))
@@ -189,6 +189,15 @@ $(B)/tsan/tests/slab/test_slab_%: $(B)/tsan/allocators/slab/tests/test_slab_%.o 
 $(B)/asan/tests/slab/test_slab_%: $(B)/asan/allocators/slab/tests/test_slab_%.o $(SLAB_SRC:%.c=$(B)/asan/%.o)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $^ -o $@ -lcmocka -lpthread
+
+# Multi-thread replay (tests/test_replay_mt.c): plain, under ASan+UBSan, and under
+# ThreadSanitizer with the harness built the same way (glibc only, as for ASan).
+MT_TESTS := $(B)/tests/test_replay_mt $(B)/asan/tests/test_replay_mt $(B)/tsan/tests/test_replay_mt
+test: $(MT_TESTS)
+
+$(B)/tsan/tests/test_%: $(B)/tsan/tests/test_%.o $(HARNESS_SRC:%.c=$(B)/tsan/harness/%.o) $(B)/tsan/allocators/glibc.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSAN) $^ -o $@ $(LDLIBS) -lcmocka
 
 # ---- the slab allocator's debug build: -DSLAB_DEBUG=1 (allocators/slab/debug.c) ----
 # The slab sources again, with the checks compiled in (double free, foreign

@@ -60,8 +60,10 @@ static void usage(FILE *f, const char *prog)
             "  -h, --help           this text\n"
             "\n"
             "Each trace runs in a fresh child process. Exit status: 0 ok, 1 usage or I/O\n"
-            "error, 2 a trace is invalid, 3 a replay failed (allocation failure, crash,\n"
-            "or a multi-thread trace, which this version does not replay).\n",
+            "error, 2 a trace is invalid, 3 a replay failed (allocation failure, crash, or a\n"
+            "multi-thread trace over the limits: 1024 threads, 4 GiB of decoded op streams).\n"
+            "A trace with ops on several threads is replayed with one thread per trace thread\n"
+            "(see README.md).\n",
             prog, allocator_under_test.name);
 }
 
@@ -85,13 +87,6 @@ static int run_trace(void *arg)
         if (orc == 0)
             trace_close(&t);
         return orc == TRACE_EIO ? EXIT_USAGE : EXIT_BAD_TRACE;
-    }
-    if (s.threads_used > 1) {
-        fprintf(stderr,
-                "allocmark-%s: %s: this trace has ops on %u threads; multi-thread replay is not "
-                "implemented yet (single-thread traces only)\n",
-                allocator_under_test.name, job->path, s.threads_used);
-        return EXIT_REPLAY;
     }
     struct replay_result r;
     int rc = replay_run(&allocator_under_test, &t, &s, job->opts, &r);

@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,4 +263,42 @@ int os_run_child(int (*fn)(void *), void *arg)
     if (WIFSIGNALED(status))
         return -WTERMSIG(status);
     return WEXITSTATUS(status);
+}
+
+int os_thread_start(struct os_thread *t, void *(*fn)(void *), void *arg, void *stack, size_t stack_bytes)
+{
+    _Static_assert(sizeof(pthread_t) <= sizeof t->handle, "pthread_t does not fit");
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_attr_setstack(&attr, stack, stack_bytes);
+    pthread_t th;
+    if (rc == 0)
+        rc = pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc == 0)
+        t->handle = (unsigned long)th;
+    return rc;
+}
+
+void os_thread_join(struct os_thread *t)
+{
+    pthread_join((pthread_t)t->handle, NULL);
+}
+
+void os_yield(void)
+{
+    sched_yield();
+}
+
+void os_futex_wait(const uint32_t *word, uint32_t val, uint64_t timeout_ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u) };
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout_ns ? &ts : NULL, NULL, 0);
+}
+
+void os_futex_wake_all(const uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

@@ -50,6 +50,20 @@ struct os_usage {
 };
 void os_usage_now(struct os_usage *u);
 
+/* Threads for multi-thread replay. The stack is the caller's (os_map: pre-faulted
+ * harness memory, so a replay thread's stack never shows up as heap RSS). */
+struct os_thread {
+    unsigned long handle; /* pthread_t */
+};
+int os_thread_start(struct os_thread *t, void *(*fn)(void *), void *arg, void *stack, size_t stack_bytes); /* 0 or errno */
+void os_thread_join(struct os_thread *t);
+/* Give the CPU to another runnable thread (sched_yield). */
+void os_yield(void);
+/* Futex on a 32-bit word: sleep while *word == val (at most timeout_ns, 0 = no
+ * limit; returns early on a wake or a spurious wake-up), and wake every sleeper. */
+void os_futex_wait(const uint32_t *word, uint32_t val, uint64_t timeout_ns);
+void os_futex_wake_all(const uint32_t *word);
+
 /* Run fn(arg) in a child process and wait for it. Returns the child's exit
  * status (0..255), or -signal if a signal killed it, or -1000 if fork failed. */
 int os_run_child(int (*fn)(void *), void *arg);

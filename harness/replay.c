@@ -1,4 +1,4 @@
-/* replay.c - the single-thread replay engine.
+/* replay.c - the single-thread replay engine (multi-thread traces go to replay_mt.c).
  *
  * The hot loop reads one pre-decoded op (opstream.h), calls the allocator through
  * the function table, touches the new memory and updates the slot table and live
@@ -14,6 +14,7 @@
 
 #include "opstream.h"
 #include "os.h"
+#include "replay_ops.h"
 
 /* Per-object replay state. The top bit of size marks objects whose size is not
  * passed to sized free: aligned ones and realloc'd ones (see allocator.h). */
@@ -41,31 +42,6 @@ struct ctx {
     size_t words_cap, n_words;
     const uint8_t *next_rec, *trace_base, *trace_end;
 };
-
-/* ---- fallbacks for operations an adapter leaves NULL ---- */
-
-static const struct allocator *fallback_of;
-
-static void *fallback_calloc(size_t n, size_t size)
-{
-    size_t total;
-    if (__builtin_mul_overflow(n, size, &total))
-        return NULL;
-    void *p = fallback_of->malloc(total);
-    if (p)
-        memset(p, 0, total);
-    return p;
-}
-
-static void *fallback_realloc(void *p, size_t old_size, size_t new_size)
-{
-    void *q = fallback_of->malloc(new_size);
-    if (q) {
-        memcpy(q, p, old_size < new_size ? old_size : new_size);
-        fallback_of->free(p, 0); /* p may be aligned or realloc'd: no size */
-    }
-    return q;
-}
 
 /* ---- cold paths: sampling, markers ---- */
 
@@ -167,21 +143,6 @@ __attribute__((noinline, cold)) static void marker(struct ctx *c, const struct t
 }
 
 /* ---- the hot loop ---- */
-
-/* Write to each page of bytes [from, to) of p, or all of them. */
-static inline __attribute__((always_inline)) void touch(char *p, uint64_t from, uint64_t to, enum touch_mode mode)
-{
-    if (from >= to || mode == TOUCH_NONE)
-        return;
-    if (mode == TOUCH_FULL) {
-        memset(p + from, 0xa5, to - from);
-        return;
-    }
-    p[from] = 1;
-    uintptr_t q = ((uintptr_t)(p + from) + OS_PAGE_SIZE) & ~(uintptr_t)(OS_PAGE_SIZE - 1);
-    for (; q < (uintptr_t)(p + to); q += OS_PAGE_SIZE)
-        *(volatile char *)q = 1;
-}
 
 #define TIMED(LAT, KIND, STMT)                                                                                   \
     do {                                                                                                          \
@@ -427,6 +388,8 @@ static void free_leftovers(struct ctx *c, uint32_t n)
 int replay_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,
                const struct replay_opts *o, struct replay_result *r)
 {
+    if (s->threads_used > 1)
+        return replay_mt_run(a, t, s, o, r);
     memset(r, 0, sizeof *r);
     r->frag_peak = r->frag_mean = r->frag_end = NAN; /* until measured */
     r->stats_rc = -1;
@@ -434,12 +397,7 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     memset(&c, 0, sizeof c);
     c.r = r;
     c.o = o;
-    c.A = *a;
-    fallback_of = a;
-    if (!c.A.calloc)
-        c.A.calloc = fallback_calloc;
-    if (!c.A.realloc)
-        c.A.realloc = fallback_realloc;
+    replay_fill_fallbacks(&c.A, a);
     if (!o->dry && (!a->malloc || !a->free || (s->count[TR_ALIGNED] && !a->aligned_alloc))) {
         snprintf(r->error, sizeof r->error, "allocator %s lacks an operation this trace needs", a->name);
         return -1;
@@ -556,5 +514,10 @@ void replay_result_free(struct replay_result *r)
     os_unmap(r->idles, r->idles_cap * sizeof *r->idles);
     if (r->lat)
         os_unmap(r->lat, TR_KIND_COUNT * sizeof(struct hist));
+    if (r->threads) {
+        if (r->threads[0].lat) /* one mapping for every thread's histograms */
+            os_unmap(r->threads[0].lat, r->n_threads * (TR_FREE + 1) * sizeof(struct hist));
+        os_unmap(r->threads, r->threads_cap * sizeof *r->threads);
+    }
     memset(r, 0, sizeof *r);
 }

@@ -1,5 +1,7 @@
-/* replay.h - single-thread replay of a validated trace against one allocator,
- * and the figures it measures (definitions in DESIGN.md, "Measurement"). */
+/* replay.h - replay of a validated trace against one allocator, and the figures
+ * it measures (definitions in DESIGN.md, "Measurement"). Traces whose ops are on
+ * one thread run on the single-thread engine (replay.c); the others on the
+ * multi-thread engine (replay_mt.c, one replay thread per trace thread). */
 #ifndef ALLOCMARK_REPLAY_H
 #define ALLOCMARK_REPLAY_H
 
@@ -47,6 +49,20 @@ struct idle_stat {
     int release_rc;
 };
 
+/* One trace thread's figures in a multi-thread replay (replay_mt.c). */
+struct thread_stat {
+    uint32_t thread;                 /* the trace's thread number */
+    uint64_t ops, count[TR_KIND_COUNT];
+    uint64_t starts, exits;          /* thread start / exit records (adapter thread_init / thread_exit) */
+    uint64_t wall_ns;                /* first to last record, time parked at markers excluded */
+    uint64_t busy_ns;                /* wall_ns minus time spent waiting on other threads */
+    uint64_t dep_ops;                /* ops ordered after another thread's op on the same object id */
+    uint64_t waited_ops, wait_ns;    /* of those, the ones that found it not done yet, and their wait */
+    uint64_t barrier_ns;             /* time parked at markers (waiting for the others, and idle) */
+    int64_t live_delta;              /* bytes this thread allocated minus bytes it freed */
+    struct hist *lat;                /* TR_FREE + 1 histograms (ticks), NULL without --latency */
+};
+
 struct replay_result {
     uint64_t ops, records, count[TR_KIND_COUNT];
     uint64_t wall_ns, excluded_ns, init_ns;
@@ -67,7 +83,13 @@ struct replay_result {
     struct tsc_calibration tsc;
     struct alloc_stats stats;
     int stats_rc;
-    uint64_t failed_op; /* op index of a failed allocation, valid when error set */
+    /* multi-thread replay only (n_threads == 0 for the single-thread engine) */
+    struct thread_stat *threads;
+    uint64_t n_threads, threads_cap;
+    uint64_t dep_ops, waited_ops, wait_ns; /* sums over the threads */
+    uint64_t stream_bytes;                 /* the per-thread op streams, decoded whole */
+    uint64_t failed_op; /* op index of a failed allocation (the thread's own index in a multi-thread
+                         * replay), valid when error set */
     char error[256];    /* empty on success */
 };
 
@@ -76,6 +98,10 @@ struct replay_result {
  * with r->error set (figures up to the failure are still filled in). */
 int replay_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,
                const struct replay_opts *o, struct replay_result *r);
+/* The multi-thread engine (replay_mt.c); replay_run hands it every trace whose
+ * ops are on more than one thread. Same contract as replay_run. */
+int replay_mt_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,
+                  const struct replay_opts *o, struct replay_result *r);
 /* Unmap the buffers a result holds. */
 void replay_result_free(struct replay_result *r);
 

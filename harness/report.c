@@ -12,6 +12,29 @@ static double per_op(uint64_t ns, uint64_t ops)
     return ops ? (double)ns / (double)ops : NAN;
 }
 
+static const struct {
+    const char *key;
+    double pct;
+} pcts[] = { { "p50_ns", 50 }, { "p90_ns", 90 }, { "p99_ns", 99 }, { "p99_9_ns", 99.9 } };
+
+/* One object per op kind that has samples in lat[TR_MALLOC..TR_FREE]. */
+static void kinds_json(struct json *j, const struct hist *lat, double tpn)
+{
+    for (unsigned k = TR_MALLOC; k <= TR_FREE; k++) {
+        const struct hist *h = &lat[k];
+        if (!h->count)
+            continue;
+        json_obj(j, trace_kind_name(k));
+        json_u64(j, "count", h->count);
+        json_num(j, "mean_ns", (double)h->sum / (double)h->count / tpn);
+        json_num(j, "min_ns", (double)h->min / tpn);
+        for (unsigned i = 0; i < sizeof pcts / sizeof pcts[0]; i++)
+            json_num(j, pcts[i].key, (double)hist_percentile(h, pcts[i].pct) / tpn);
+        json_num(j, "max_ns", (double)h->max / tpn);
+        json_obj_end(j);
+    }
+}
+
 static void latency_json(struct json *j, const struct replay_result *r)
 {
     double tpn = r->tsc.ticks_per_ns;
@@ -25,24 +48,45 @@ static void latency_json(struct json *j, const struct replay_result *r)
     json_num(j, "resolution_ns", (double)r->tsc.resolution / tpn);
     json_str(j, "subtracted", "overhead_median_ticks, clamped at 0");
     json_obj_end(j);
-    static const struct {
-        const char *key;
-        double pct;
-    } pcts[] = { { "p50_ns", 50 }, { "p90_ns", 90 }, { "p99_ns", 99 }, { "p99_9_ns", 99.9 } };
-    for (unsigned k = TR_MALLOC; k <= TR_FREE; k++) {
-        const struct hist *h = &r->lat[k];
-        if (!h->count)
-            continue;
-        json_obj(j, trace_kind_name(k));
-        json_u64(j, "count", h->count);
-        json_num(j, "mean_ns", (double)h->sum / (double)h->count / tpn);
-        json_num(j, "min_ns", (double)h->min / tpn);
-        for (unsigned i = 0; i < sizeof pcts / sizeof pcts[0]; i++)
-            json_num(j, pcts[i].key, (double)hist_percentile(h, pcts[i].pct) / tpn);
-        json_num(j, "max_ns", (double)h->max / tpn);
+    kinds_json(j, r->lat, tpn);
+    json_obj_end(j);
+}
+
+/* Multi-thread replays: one object per trace thread with ops. */
+static void threads_json(struct json *j, const struct replay_result *r)
+{
+    json_u64(j, "dep_ops", r->dep_ops);
+    json_u64(j, "waited_ops", r->waited_ops);
+    json_u64(j, "wait_ns", r->wait_ns);
+    json_u64(j, "stream_bytes", r->stream_bytes);
+    json_arr(j, "per_thread");
+    for (uint64_t i = 0; i < r->n_threads; i++) {
+        const struct thread_stat *st = &r->threads[i];
+        json_obj(j, NULL);
+        json_u64(j, "thread", st->thread);
+        json_u64(j, "ops", st->ops);
+        json_obj(j, "ops_by_kind");
+        for (unsigned k = TR_MALLOC; k <= TR_FREE; k++)
+            json_u64(j, trace_kind_name(k), st->count[k]);
+        json_obj_end(j);
+        json_u64(j, "starts", st->starts);
+        json_u64(j, "exits", st->exits);
+        json_u64(j, "wall_ns", st->wall_ns);
+        json_u64(j, "busy_ns", st->busy_ns);
+        json_num(j, "ns_per_op", per_op(st->busy_ns, st->ops));
+        json_u64(j, "dep_ops", st->dep_ops);
+        json_u64(j, "waited_ops", st->waited_ops);
+        json_u64(j, "wait_ns", st->wait_ns);
+        json_u64(j, "barrier_ns", st->barrier_ns);
+        json_i64(j, "live_delta_bytes", st->live_delta);
+        if (st->lat) {
+            json_obj(j, "latency");
+            kinds_json(j, st->lat, r->tsc.ticks_per_ns);
+            json_obj_end(j);
+        }
         json_obj_end(j);
     }
-    json_obj_end(j);
+    json_arr_end(j);
 }
 
 static void stats_json(struct json *j, const struct replay_result *r)
@@ -146,6 +190,8 @@ void report_json(struct membuf *out, const struct report_ctx *rc, const struct r
     stats_json(&j, r);
     if (r->lat)
         latency_json(&j, r);
+    if (r->n_threads)
+        threads_json(&j, r);
     json_end(&j);
 }
 

@@ -53,6 +53,7 @@ export ALLOCATORS
 run test_trace "$B/tests/test_trace"
 run test_hist "$B/tests/test_hist"
 run test_replay "$B/tests/test_replay"
+run test_replay_mt "$B/tests/test_replay_mt"
 for t in "$B"/tests/test_gen*; do
     [ -x "$t" ] && run "$(basename "$t")" "$t"
 done
@@ -65,6 +66,9 @@ run test_drivers "$B/tests/test_drivers"
 run asan/test_trace "$B/asan/tests/test_trace"
 run asan/test_hist "$B/asan/tests/test_hist"
 run asan/test_replay "$B/asan/tests/test_replay"
+run asan/test_replay_mt "$B/asan/tests/test_replay_mt"
+# The multi-thread replay under ThreadSanitizer (harness built with -fsanitize=thread).
+run tsan/test_replay_mt "$B/tsan/tests/test_replay_mt"
 for t in "$B"/asan/tests/test_gen*; do
     case $t in *.o | *.d) continue ;; esac
     [ -x "$t" ] && run "asan/$(basename "$t")" "$t"

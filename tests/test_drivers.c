@@ -1,7 +1,8 @@
 /* test_drivers.c - the driver binaries end to end: every allocator in $ALLOCATORS
  * (from $ALLOCMARK_BIN) replays hand-written traces; the JSON carries every field
- * with the exact op and live figures; --dry, --latency, --timeline, --json, bad
- * input and multi-thread refusal behave as documented. */
+ * with the exact op and live figures; --dry, --latency, --timeline, --json and bad
+ * input behave as documented; multi-thread traces replay on every allocator to the
+ * same final live bytes. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -218,9 +219,6 @@ static void test_bad_input(void **state)
     assert_true(has(err, "junk.trace: byte 0: bad magic"));
     assert_int_equal(run("allocmark-glibc", "/nonexistent/trace", NULL), 1); /* I/O, not a bad trace */
     assert_true(has(err, "/nonexistent/trace: cannot open"));
-    const char *mt = write_file("mt.txt", "t0 malloc 1 16\nt1 free 1\n");
-    assert_int_equal(run("allocmark-glibc", mt, NULL), 3);
-    assert_true(has(err, "multi-thread replay is not implemented"));
     assert_int_equal(run("allocmark-glibc", "--touch", "some", bad, NULL), 1);
     assert_true(has(err, "--touch"));
     assert_int_equal(run("allocmark-glibc", NULL), 1);
@@ -231,6 +229,53 @@ static void test_bad_input(void **state)
         assert_true(has(out, opts[i]));
 }
 
+/* Producer/consumer on two threads: t1 allocates, t2 reallocs some and frees all
+ * but the last 16, so every free is remote and ids are reused across threads;
+ * plus a short-lived thread 3 that exits and starts again. Every allocator
+ * (through --json) ends with the same, exact live bytes. */
+static void test_multi_thread_every_allocator(void **state)
+{
+    (void)state;
+    static char text[1 << 20];
+    size_t n = 0;
+    uint64_t live = 0;
+    for (int i = 0; i < 5000; i++) {
+        unsigned size = 16 + (unsigned)(i * 53) % 3000;
+        n += (size_t)snprintf(text + n, sizeof text - n, "t1 malloc %d %u\n", i % 32, size);
+        if (i >= 5000 - 16)
+            live += size;
+        int j = i - 16;
+        if (j >= 0 && j % 5 == 0)
+            n += (size_t)snprintf(text + n, sizeof text - n, "t2 realloc %d %u\n", j % 32, 100 + j % 700);
+        if (j >= 0)
+            n += (size_t)snprintf(text + n, sizeof text - n, "t2 free %d\n", j % 32);
+        if (i % 1000 == 999)
+            n += (size_t)snprintf(text + n, sizeof text - n, "phase p%d\nt3 calloc 9999 3 7\nt3 free 9999\nt3 exit\n", i);
+    }
+    const char *trace = write_file("prodcons.txt", text);
+    char list[256], prog[64], json[PATH_MAX + 16], buf[1 << 16];
+    snprintf(json, sizeof json, "%s/mt.json", scratch_dir);
+    snprintf(list, sizeof list, "%s", allocators);
+    for (char *save, *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        snprintf(prog, sizeof prog, "allocmark-%s", a);
+        for (int dry = 0; dry < 2; dry++) {
+            if (run(prog, "--json", json, dry ? "--dry" : "--touch", dry ? trace : "full", dry ? NULL : trace, NULL) != 0)
+                fail_msg("%s: %s", a, err);
+            slurp(json, buf, sizeof buf);
+            if (num(buf, "final_live_bytes") != (double)live)
+                fail_msg("%s: final_live_bytes %g, want %llu: %s", a, num(buf, "final_live_bytes"),
+                         (unsigned long long)live, buf);
+            assert_int_equal(num(buf, "threads"), 3);
+            assert_int_equal(num(buf, "ops"), 5000 + 4984 + 997 + 10);
+            assert_true(num(buf, "dep_ops") >= 2 * 4984);
+            assert_true(has(buf, "\"per_thread\":[{\"thread\":1,\"ops\":5000,"));
+            assert_true(has(buf, "{\"thread\":3,\"ops\":10,"));
+            assert_true(has(buf, "\"starts\":5,\"exits\":5,"));
+            assert_true(has(buf, "\"name\":\"p3999\""));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_fragmentation_at_least_one),
         cmocka_unit_test(test_outputs_to_files),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_multi_thread_every_allocator),
     };
     return cmocka_run_group_tests_name("drivers", tests, setup, scratch_dir_teardown);
 }

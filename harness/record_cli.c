@@ -94,13 +94,19 @@ static void side_name(char *buf, size_t len, const char *out, unsigned long pid,
         snprintf(buf, len, "%.*s.%lu.trace%s", (int)base, out, pid, zst);
 }
 
-static void summary(const char *out, const struct raw_log *l, const struct raw_convert_stats *s)
+static void summary(const char *out, const struct raw_log *l, const struct raw_convert_stats *s, int full)
 {
     uint64_t ops = 0;
     for (unsigned k = TR_MALLOC; k <= TR_FREE; k++)
         ops += s->ops[k];
     unsigned long long tsize = 0;
     os_file_size(out, &tsize);
+    if (!full) { /* another process: one line */
+        fprintf(stderr, "%s: %s (pid %llu, %s): %llu ops, %llu threads, %llu dropped frees\n", ME, out,
+                (unsigned long long)l->hdr.pid, l->hdr.exe, (unsigned long long)ops, (unsigned long long)s->threads,
+                (unsigned long long)s->dropped_frees);
+        return;
+    }
     fprintf(stderr, "%s: %s (pid %llu, %s)\n", ME, out, (unsigned long long)l->hdr.pid, l->hdr.exe);
     fprintf(stderr, "  ops      %llu: malloc %llu, calloc %llu, realloc %llu, aligned %llu, free %llu\n",
             (unsigned long long)ops, (unsigned long long)s->ops[TR_MALLOC], (unsigned long long)s->ops[TR_CALLOC],
@@ -125,7 +131,7 @@ static void summary(const char *out, const struct raw_log *l, const struct raw_c
 }
 
 /* Convert one raw log to out. 0 or -1 (message printed). */
-static int convert_one(const char *raw, const char *out, const struct raw_convert_opts *o)
+static int convert_one(const char *raw, const char *out, const struct raw_convert_opts *o, int full)
 {
     struct raw_log l;
     char err[512];
@@ -142,7 +148,7 @@ static int convert_one(const char *raw, const char *out, const struct raw_conver
     else if ((rc = tw_write_file(&w, out)) != 0)
         fprintf(stderr, "%s: %s\n", ME, w.err);
     else
-        summary(out, &l, &s);
+        summary(out, &l, &s, full);
     tw_free(&w);
     raw_close(&l);
     return rc;
@@ -278,7 +284,7 @@ int record_command(int argc, char **argv)
         snprintf(raw, sizeof raw, "%s/%s", dir, raws.v[k].name);
         if (k != main_idx)
             side_name(side, sizeof side, out, raws.v[k].pid, raws.v[k].n);
-        if (convert_one(raw, k == main_idx ? out : side, &o) != 0)
+        if (convert_one(raw, k == main_idx ? out : side, &o, k == main_idx) != 0)
             rc = 1;
         if (!keep)
             os_remove_file(raw);

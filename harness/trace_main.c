@@ -9,6 +9,7 @@
 
 int gen_command(int argc, char **argv); /* gen_cli.c */
 int record_command(int argc, char **argv); /* record_cli.c */
+int import_heaptrack_command(int argc, char **argv); /* heaptrack_cli.c */
 
 static void usage(FILE *f)
 {
@@ -23,6 +24,7 @@ static void usage(FILE *f)
             "  gen SPEC [-o OUT] [--scale X] [--seed N]\n"
             "                     generate the trace a workload spec describes (gen --help)\n"
             "  record [-o OUT] [--idle-gap MS] -- CMD ARGS...  record CMD's malloc calls (record --help)\n"
+            "  import-heaptrack IN OUT [--idle-gap MS]  a heaptrack --raw recording as a trace\n"
             "Any command reads binary, .zst and text traces alike. The formats are\n"
             "documented in docs/trace-format.md.\n"
             "Exit status: 0 ok, 1 usage or I/O error, 2 invalid trace.\n");
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
         return gen_command(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "record") == 0)
         return record_command(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "import-heaptrack") == 0)
+        return import_heaptrack_command(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "validate") == 0)
         return cmd_validate(argc - 2, argv + 2);
     usage(stderr);

@@ -103,6 +103,12 @@ for t in exports calls realloc aligned _exit idle threads fork exit-thread signa
     check "record/$t" tests/record/test_record.sh "$B" "$t"
 done
 
+# The LD_PRELOAD recorder (build/lib/libamrecord.so, `allocmark-trace record`): known
+# call sequences recorded exactly, threads, fork, exit paths, signals, python3.
+for t in exports calls realloc aligned _exit idle threads fork exit-thread signal cli python3 heaptrack; do
+    check "record/$t" tests/record/test_record.sh "$B" "$t"
+done
+
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"
 check "fuzz_trace (${FUZZ_SECONDS}s)" "$B/fuzz/fuzz_trace" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \

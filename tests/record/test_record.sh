@@ -16,6 +16,8 @@
 #   signal       malloc and free in a signal handler: recorded, no deadlock
 #   cli          usage errors, a command that cannot run, a command killed by a signal
 #   python3      /usr/bin/python3 (json), single and 4 threads: the traces validate
+#   heaptrack    import-heaptrack: a hand-written heaptrack file, line by line; and a
+#                real `heaptrack --raw` recording of rec_seq (if heaptrack is installed)
 set -u
 B=${1:?usage: test_record.sh BUILD_DIR TEST}
 TEST=${2:?usage: test_record.sh BUILD_DIR TEST}
@@ -217,7 +219,7 @@ fork)
     [ "$(cat "$TMP/s")" = "$(printf '2001 10 10 0 t0 | t0\n2002 0 0 0 |')" ] || fail "parent: $(cat "$TMP/s")"
     SIZES="2001 2002" sizes "$TMP/child" >"$TMP/s"
     [ "$(cat "$TMP/s")" = "$(printf '2001 0 0 0 |\n2002 5 3 0 t0 | t0')" ] || fail "child: $(cat "$TMP/s")"
-    grep -A3 "t.$child.trace" "$TMP/err" | grep -q "dropped  2 frees" ||
+    grep "t.$child.trace" "$TMP/err" | grep -q ", 2 dropped frees$" ||
         { cat "$TMP/err"; fail "the child's 2 frees of the parent's blocks were not counted as dropped"; }
     echo "parent and child (pid $child) traced apart; the child's 2 frees of inherited blocks dropped"
     ;;
@@ -280,6 +282,54 @@ print("done")
     grep -q "threads             5 declared, 5 with ops; 4 starts, 4 exits" "$TMP/info" ||
         { cat "$TMP/info"; fail "python3 with 4 threads: not 5 threads in the trace"; }
     echo "python3, 4 threads (PYTHONMALLOC=malloc): $(sed -n 's/^records *//p' "$TMP/info"), valid"
+    ;;
+heaptrack)
+    cat >"$TMP/h.raw" <<'EOT'
+v 10400 3
+X ./prog
+m 1 ./prog 55b1653d7000 0 6c0
+t 7fcd85babb9f 0
++ 64 1 55b16c18a1d0
++ 78 1 55b16c18a300
+- 55b16c18a1d0
++ c8 1 55b16c18a3e0
+c 1
+- 55b16c18a300
+- 7fff00000000
+c 2bc
++ 10 1 55b16c18a1d0
+- 55b16c18a3e0
+- 55b16c18a1d0
+EOT
+    "$AT" import-heaptrack "$TMP/h.raw" "$TMP/t.trace" --idle-gap 100 2>"$TMP/err" || { cat "$TMP/err"; fail "import failed"; }
+    grep -q "no thread ids" "$TMP/err" || fail "the summary does not say heaptrack has no thread ids"
+    grep -q "dropped 1 frees" "$TMP/err" || { cat "$TMP/err"; fail "the free of an unknown pointer was not counted"; }
+    cat >"$TMP/want" <<'EOT'
+# allocmark trace v1: 9 records, 8 ops, 2 objects, 1 threads
+t0 malloc 0 100
+t0 malloc 1 120
+t0 free 0
+t0 malloc 0 200
+t0 free 1
+idle 699
+t0 malloc 1 16
+t0 free 0
+t0 free 1
+EOT
+    exact heaptrack-text
+    if command -v heaptrack >/dev/null; then
+        heaptrack --raw -o "$TMP/ht" "$P/rec_seq" realloc >"$TMP/hto" 2>&1 || { cat "$TMP/hto"; fail "heaptrack --raw failed"; }
+        f=$(ls "$TMP"/ht*.raw* 2>/dev/null | head -n 1)
+        [ -n "$f" ] || fail "heaptrack wrote no raw file"
+        "$AT" import-heaptrack "$f" "$TMP/h.trace.zst" 2>"$TMP/err" || { cat "$TMP/err"; fail "import of $f failed"; }
+        valid "$TMP/h.trace.zst"
+        text "$TMP/h.trace.zst" >"$TMP/got"
+        # rec_seq realloc: 14 recorded ops, its 8 moving-or-not reallocs as free + malloc
+        for s in 16 64 32 128 512 2048 8192 32768 10 300 3000; do
+            grep -q "^t0 malloc [0-9]* $s$" "$TMP/got" || { cat "$TMP/got"; fail "no malloc of $s imported"; }
+        done
+        echo "a heaptrack --raw recording ($(basename "$f")) imported: $(sed -n 's/.*valid (\(.*\))/\1/p' "$TMP/val")"
+    fi
     ;;
 *)
     fail "unknown test $TEST"

@@ -118,28 +118,6 @@ $(B)/tests/shim/%: $(B)/obj/allocators/slab/shim/tests/%.o | test-deps
 REC_LIB     := $(B)/lib/libamrecord.so
 REC_LIB_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(wildcard harness/record/rec_*.c))
 REC_CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out harness/record/rec_%,$(wildcard harness/record/*.c))) \
-               $(B)/obj/harness/record_cli.o $(B)/obj/harness/os_proc.o
-REC_TESTS   := $(patsubst tests/record/%.c,$(B)/tests/record/%,$(wildcard tests/record/*.c))
-all: $(REC_LIB)
-test: $(REC_LIB) $(REC_TESTS)
-$(B)/bin/allocmark-trace: $(REC_CLI_OBJ)
-
-$(REC_LIB): $(REC_LIB_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -Wl,-z,defs $^ -o $@ -ldl -lpthread
-
-# Programs with known allocation sequences, recorded by tests/record/test_record.sh.
-$(B)/obj/tests/record/%.o: CFLAGS += -fno-builtin
-$(B)/tests/record/%: $(B)/obj/tests/record/%.o
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $^ -o $@ -lpthread
-
-# ---- the recorder: build/lib/libamrecord.so (LD_PRELOAD) and `allocmark-trace record` ----
-# harness/record/rec_*.c is the preloaded library (built like the shim: PIC, hidden,
-# no builtin malloc); the rest of harness/record/ is the post-pass in allocmark-trace.
-REC_LIB     := $(B)/lib/libamrecord.so
-REC_LIB_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(wildcard harness/record/rec_*.c))
-REC_CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out harness/record/rec_%,$(wildcard harness/record/*.c))) \
                $(B)/obj/harness/record_cli.o $(B)/obj/harness/os_proc.o $(B)/obj/harness/heaptrack_cli.o
 REC_TESTS   := $(patsubst tests/record/%.c,$(B)/tests/record/%,$(wildcard tests/record/*.c))
 all: $(REC_LIB)

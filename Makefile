@@ -232,6 +232,13 @@ $(B)/debug/tests/slab/bench_slab_churn: $(B)/debug/allocators/slab/tests/bench_s
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ -lpthread
 
+# ns per block handed from an allocating thread to a freeing one (the depot's case,
+# allocators/slab/README.md); built by make slab-debug, not run by make test.
+slab-debug: $(B)/tests/slab/bench_slab_xfer
+$(B)/tests/slab/bench_slab_xfer: $(B)/obj/allocators/slab/tests/bench_slab_xfer.o $(SLAB_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ -lpthread
+
 test: $(SLAB_DEBUG_TESTS)
 
 $(FUZZER): tests/fuzz_trace.c $(HARNESS_SRC:%=harness/%) | test-deps

@@ -58,6 +58,7 @@ void slab_config_default(struct slab_config *c)
     c->idle_ms = 10000;
     c->thread_cache = 1;
     c->magazine = 64;
+    c->depot = 4; /* why 4: allocators/slab/README.md, "Thread cache" */
     c->reserve = (size_t)64 << 30;
 }
 
@@ -161,12 +162,14 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
             ok = parse_size(v, vl, &sz) == 0 && sz <= 1 && ((c->thread_cache = (int)sz), 1);
         else if (KEY("magazine"))
             ok = parse_size(v, vl, &sz) == 0 && (c->magazine = (unsigned)sz) == sz;
+        else if (KEY("depot"))
+            ok = parse_size(v, vl, &sz) == 0 && (c->depot = (unsigned)sz) == sz;
         else if (KEY("reserve"))
             ok = parse_size(v, vl, &c->reserve) == 0;
         else {
             set_err(err, errlen, p, kl,
                     "unknown key (classes, classes_per_doubling, max_class, prealloc, prealloc_hugepage, overflow, "
-                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, reserve)",
+                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, depot, reserve)",
                     NULL, 0);
             return -1;
         }
@@ -224,6 +227,8 @@ int slab_config_check(const struct slab_config *c, char *err, size_t errlen)
         return -1;
     if (c->magazine == 0 || c->magazine > SLAB_MAX_MAGAZINE)
         FAIL("magazine", "must be 1..1024");
+    if (c->depot > SLAB_MAX_DEPOT)
+        FAIL("depot", "must be 0 (none) .. 256 full magazines per class");
     if (c->reserve < SLAB_SIZE || c->prealloc > c->reserve)
         FAIL("reserve", "must be at least 64K and at least prealloc");
     if (c->hard_limit && c->hard_limit < c->prealloc)

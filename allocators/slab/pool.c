@@ -36,7 +36,9 @@ static void *tick_main(void *arg)
     uint64_t period = p->cfg.idle_ms / 4 > 10 ? (uint64_t)p->cfg.idle_ms / 4 : 10;
     while (!atomic_load(&p->tick_stop)) {
         slab_os_sleep_ms(period);
-        _slab_region_release(p, slab_os_now_ms(), SIZE_MAX, 0);
+        uint64_t now = slab_os_now_ms();
+        _slab_depot_reap(p, now, SIZE_MAX, 0, 1); /* idle magazines to their slabs first */
+        _slab_region_release(p, now, SIZE_MAX, 0);
     }
     return NULL;
 }
@@ -69,6 +71,7 @@ struct slab_pool *slab_create(const struct slab_config *c)
         return NULL;
     }
     pthread_mutex_init(&p->large.lock, NULL);
+    _slab_depot_init(p);
     _slab_tcache_init(p);
     if (c->tick_thread && c->idle_ms >= 0) {
         if (pthread_create(&p->tick, NULL, tick_main, p) == 0)
@@ -86,6 +89,7 @@ void slab_destroy(struct slab_pool *p)
         pthread_join(p->tick, NULL);
     }
     _slab_tcache_destroy(p);
+    _slab_depot_destroy(p); /* after the caches: their magazines are the arena's */
     _slab_large_destroy(p);
     _slab_region_destroy(p);
     if (SLAB_DEBUG)
@@ -282,6 +286,7 @@ int slab_owns(struct slab_pool *p, const void *ptr)
 size_t slab_trim(struct slab_pool *p)
 {
     slab_thread_flush(p);
+    _slab_depot_reap(p, 0, SIZE_MAX, 1, 1); /* every depot's magazines into the slabs */
     /* Class spares go back to the region, then every empty slab above the floor. */
     for (unsigned c = 0; c < p->n_classes; c++) {
         struct slab_class *k = &p->cls[c];
@@ -310,6 +315,12 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
         s->cls[c].in_use = k->in_use;
         s->cls[c].slabs = k->slabs; /* the spare included */
         _slab_unlock(&k->lock);
+        _slab_lock(&k->depot.lock); /* a leaf, taken alone */
+        s->cls[c].depot_full = k->depot.n_full;
+        s->cls[c].depot_empty = k->depot.n_empty;
+        _slab_unlock(&k->depot.lock);
+        s->cls[c].in_depot = s->cls[c].depot_full * p->cfg.magazine;
+        s->cls[c].in_magazines = s->cls[c].in_depot;
     }
     pthread_mutex_lock(&p->tc_lock);
     for (struct slab_tcache *tc = p->tcaches; tc; tc = tc->next)
@@ -318,6 +329,7 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
             s->cls[c].allocs += __atomic_load_n(&tc->mag[c].allocs, __ATOMIC_RELAXED);
             s->cls[c].requested += __atomic_load_n(&tc->mag[c].requested, __ATOMIC_RELAXED);
             s->cls[c].in_magazines += __atomic_load_n(&tc->mag[c].n, __ATOMIC_RELAXED);
+            s->cls[c].in_magazines += __atomic_load_n(&tc->prev[c].n, __ATOMIC_RELAXED);
         }
     pthread_mutex_unlock(&p->tc_lock);
     struct slab_region *r = &p->region;
@@ -336,6 +348,9 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     s->large_bytes = p->large.bytes;
     s->large_allocs = p->large.allocs;
     pthread_mutex_unlock(&p->large.lock);
+    pthread_mutex_lock(&p->mag_lock);
+    s->magazine_bytes = p->mag_mapped;
+    pthread_mutex_unlock(&p->mag_lock);
 }
 
 /* ---- fork ---- */
@@ -343,18 +358,24 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
 void slab_fork_prepare(struct slab_pool *p)
 {
     pthread_mutex_lock(&p->tc_lock);
-    for (unsigned c = 0; c < p->n_classes; c++)
+    for (unsigned c = 0; c < p->n_classes; c++) {
         _slab_lock(&p->cls[c].lock);
+        _slab_lock(&p->cls[c].depot.lock);
+    }
     pthread_mutex_lock(&p->region.lock);
     pthread_mutex_lock(&p->large.lock);
+    pthread_mutex_lock(&p->mag_lock);
 }
 
 void slab_fork_parent(struct slab_pool *p)
 {
+    pthread_mutex_unlock(&p->mag_lock);
     pthread_mutex_unlock(&p->large.lock);
     pthread_mutex_unlock(&p->region.lock);
-    for (unsigned c = p->n_classes; c-- > 0;)
+    for (unsigned c = p->n_classes; c-- > 0;) {
+        _slab_unlock(&p->cls[c].depot.lock);
         _slab_unlock(&p->cls[c].lock);
+    }
     pthread_mutex_unlock(&p->tc_lock);
 }
 

@@ -12,9 +12,13 @@
  *     optional `hard_limit` past which allocation fails cleanly (NULL, ENOMEM);
  *   - serves requests above the largest class from a large-object path (one
  *     mmap each, with a 64-byte header in front), counted in the stats;
- *   - optionally fronts each class with per-thread magazines (the thread cache);
- *     without it every call takes that class's lock (one cache-line-padded lock
- *     per class, never one global lock);
+ *   - optionally fronts each class with per-thread magazines (the thread cache)
+ *     and, behind them, a per-class depot of full and empty magazines, so a
+ *     thread whose magazine fills up swaps it for an empty one, and a thread
+ *     whose magazine runs dry takes a full one, in O(1) under a short lock
+ *     (Bonwick & Adams, "Magazines and Vmem", USENIX 2001); without the thread
+ *     cache every call takes that class's lock (one cache-line-padded lock per
+ *     class, never one global lock);
  *   - gives slabs that stayed empty for `idle_ms` back to the OS (MADV_DONTNEED),
  *     down to the pre-allocated floor: from the allocation path, a few at a
  *     time, or from an optional background tick thread.
@@ -35,6 +39,7 @@
 #define SLAB_MAX_CLASSES 64
 #define SLAB_MAX_CLASS_SIZE 32768 /* a class must leave room for 2 chunks per slab */
 #define SLAB_MAX_MAGAZINE 1024
+#define SLAB_MAX_DEPOT 256
 
 struct slab_config {
     /* Size classes: an explicit ascending list of multiples of 16 (n_classes > 0),
@@ -54,6 +59,9 @@ struct slab_config {
     int tick_thread;               /* a background thread that releases while the process idles; default 0 */
     int thread_cache;              /* per-thread magazines; default 1 */
     unsigned magazine;             /* chunks per magazine; default 64 */
+    unsigned depot;                /* full magazines each class's depot keeps (0..256; 0 = no depot:
+                                    * magazines trade only with the class's slabs); default 4. Full
+                                    * magazines left unused for idle_ms / 2 go back to their slabs. */
     size_t reserve;                /* virtual region size; default 64 GiB */
 };
 
@@ -92,9 +100,12 @@ int slab_owns(struct slab_pool *p, const void *ptr);
  * returns -1 and does nothing if it is neither (a pointer from another
  * allocator), where slab_free would abort. The LD_PRELOAD shim's free. */
 int slab_free_if_owned(struct slab_pool *p, void *ptr);
-/* Release every empty slab above the pre-allocated floor now; returns bytes released. */
+/* Empty this thread's magazines and every depot into their classes, then
+ * release every empty slab above the pre-allocated floor now; returns bytes
+ * released. (Other threads' own magazines stay theirs.) */
 size_t slab_trim(struct slab_pool *p);
-/* This thread's magazines back to the classes (also done at thread exit). */
+/* This thread's magazines back to the classes' slabs, not to the depot (also
+ * done at thread exit, where the emptied magazines go to the depots). */
 void slab_thread_flush(struct slab_pool *p);
 
 struct slab_class_stats {
@@ -102,7 +113,10 @@ struct slab_class_stats {
     uint64_t allocs;      /* allocations served, cumulative */
     uint64_t requested;   /* bytes requested by those allocations, cumulative */
     uint64_t in_use;      /* chunks handed out and not returned to a slab (magazines count as in use) */
-    uint64_t in_magazines;/* of those, chunks sitting in thread magazines */
+    uint64_t in_magazines;/* of those, chunks sitting in magazines: threads' and the depot's */
+    uint64_t in_depot;    /* of those, chunks in the depot's full magazines (depot_full * magazine) */
+    uint64_t depot_full;  /* full magazines in the class's depot (at most cfg.depot) */
+    uint64_t depot_empty; /* empty magazines in the depot, ready to swap for a full one */
     uint64_t slabs;       /* slabs assigned to the class */
 };
 
@@ -116,6 +130,7 @@ struct slab_stats {
     size_t empty_slabs;    /* slabs holding no chunk, kept for reuse */
     size_t large_count, large_bytes; /* live large blocks and their mapped bytes */
     uint64_t large_allocs; /* large allocations, cumulative */
+    size_t magazine_bytes; /* mapped for magazines (threads' and depots'): the thread cache's own cost */
 };
 
 void slab_stats(struct slab_pool *p, struct slab_stats *s);

@@ -2,11 +2,16 @@
  *
  * Lock order (a thread holding one may take the next, never the reverse):
  *   pool tcache-list lock  ->  class lock  ->  region lock
+ *   class depot lock (a leaf: held alone)
+ *   magazine-arena lock (a leaf: held alone)
  *   large lock (alone)
  * (tcache-list -> class: a thread's exit folds its counters into the classes
  * under the list lock.) No thread holds two class locks at once, except
  * slab_fork_prepare, which takes them all in index order: tcache-list lock,
- * class 0 .. n-1, region, large.
+ * class 0, depot 0, .. class n-1, depot n-1, region, large, magazine arena.
+ * A depot lock is held only for a few pointer moves and never while another
+ * lock is taken: magazines leave the depot first and are emptied into their
+ * class afterwards, under the class lock alone.
  * Thread caches are touched only by their own thread, except at stats time,
  * when their counters are read without a lock (the figures may be a moment old).
  */
@@ -15,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "slab.h"
@@ -64,10 +70,38 @@ static inline void _slab_lock(struct slab_lock *l)
     if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire), 0))
         _slab_lock_wait(l);
 }
+static inline int _slab_trylock(struct slab_lock *l)
+{
+    return !atomic_load_explicit(&l->held, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
+}
 static inline void _slab_unlock(struct slab_lock *l)
 {
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
+
+/* A magazine: a stack of up to cfg.magazine chunks of one class. Threads
+ * hold theirs by the items pointer (struct slab_mag); the header in front is
+ * used only while the magazine sits in a depot. Magazines belong to the pool
+ * (depot.c carves them from its own mappings), not to a thread, because they
+ * move between threads. */
+struct slab_magazine {
+    struct slab_magazine *next; /* in a depot list */
+    uint64_t since_ms;          /* when it entered the depot full (idle reaping) */
+    void *items[];
+};
+
+/* A class's depot (Bonwick & Adams 2001): full magazines that threads
+ * whose magazine filled up left behind, and empty ones to swap for them. At
+ * most cfg.depot full ones; the empty ones are bounded by the magazines in
+ * circulation. Its own cache line: the exchange path never touches the
+ * class's slab lists. */
+struct slab_depot {
+    struct slab_lock lock;
+    uint32_t n_full, n_empty;   /* n_full is peeked without the lock (relaxed) */
+    struct slab_magazine *full; /* newest first: the warmest are handed out */
+    struct slab_magazine *empty;
+} __attribute__((aligned(CACHE_LINE)));
 
 struct slab_class {
     struct slab_lock lock;
@@ -76,6 +110,7 @@ struct slab_class {
     struct slab_desc *spare;   /* one empty slab kept, so a class at the edge does not thrash */
     uint64_t allocs, requested; /* locked-path counters */
     uint64_t in_use, slabs; /* slabs assigned, the spare included */
+    struct slab_depot depot; /* the next cache line; unused without a thread cache */
 } __attribute__((aligned(CACHE_LINE)));
 
 /* The reserved region and its slabs. */
@@ -99,12 +134,22 @@ struct slab_region {
     size_t released_bytes;
 } __attribute__((aligned(CACHE_LINE)));
 
-/* A class's magazine and this thread's counters for the class, together: an
- * allocation touches one cache line of the cache, not three. */
+/* A class's loaded magazine and this thread's counters for the class,
+ * together: an allocation touches one cache line of the cache, not three.
+ * cap is cfg.magazine while a magazine is loaded, 0 (items NULL) before the
+ * first one, so the free fast path needs no other test. */
 struct slab_mag {
-    uint32_t n;
+    uint32_t n, cap;
     void **items;
     uint64_t allocs, requested;
+};
+
+/* The previous magazine (Bonwick): always full or empty, so that a thread
+ * at a magazine boundary swaps its two magazines instead of going to the
+ * depot on every other call. Cold: only the slow paths touch it. */
+struct slab_prev {
+    void **items; /* NULL: none yet */
+    uint32_t n;   /* 0 or cfg.magazine */
 };
 
 /* A thread's magazines for one pool. */
@@ -113,6 +158,7 @@ struct slab_tcache {
     struct slab_tcache *next; /* in the pool's list */
     size_t bytes;
     struct slab_mag mag[SLAB_MAX_CLASSES];
+    struct slab_prev prev[SLAB_MAX_CLASSES];
 };
 
 struct slab_large_table {
@@ -135,6 +181,11 @@ struct slab_pool {
     pthread_mutex_t tc_lock;
     struct slab_tcache *tcaches;
     uint64_t id; /* unique per pool ever created: a thread's cache names its pool by it */
+    pthread_mutex_t mag_lock; /* the magazine arena (depot.c) */
+    char *mag_chunks;         /* its mappings, linked through their first word */
+    size_t mag_used, mag_bytes, mag_mapped; /* bytes carved from the newest; one magazine; mapped in all */
+    _Atomic uint64_t reap_due_ms; /* the allocation path's next depot reap */
+    atomic_uint reap_cursor;       /* the class it starts from */
     pthread_t tick;
     atomic_int tick_stop;
     int tick_running;
@@ -189,6 +240,31 @@ unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, un
 void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr);
 void _slab_class_free_batch(struct slab_pool *p, unsigned c, void **items, unsigned n);
 
+/* depot.c: the magazine arena and the per-class depots. */
+void _slab_depot_init(struct slab_pool *p);
+void _slab_depot_destroy(struct slab_pool *p);
+static inline struct slab_magazine *_slab_mag_of(void **items)
+{
+    return (struct slab_magazine *)((char *)items - offsetof(struct slab_magazine, items));
+}
+/* An empty magazine: the depot's, else a new one; NULL if none can be mapped. */
+struct slab_magazine *_slab_depot_get_empty(struct slab_pool *p, unsigned c);
+void _slab_depot_put_empty(struct slab_pool *p, unsigned c, struct slab_magazine *m);
+/* Leave a full magazine in the depot and take an empty one (*empty: NULL
+ * if the depot has none). 0 if the depot is at its bound (full stays the caller's). */
+int _slab_depot_push_full(struct slab_pool *p, unsigned c, struct slab_magazine *full, uint64_t now_ms,
+                          struct slab_magazine **empty);
+/* A full magazine from the depot, leaving `give` (an empty one, or NULL) in
+ * its place; NULL if the depot has none (give stays the caller's). */
+struct slab_magazine *_slab_depot_take_full(struct slab_pool *p, unsigned c, struct slab_magazine *give);
+/* Empty into their classes up to max_mags full magazines that sat in a depot
+ * for idle_ms / 2 (any, with ignore_age), oldest first; returns how many.
+ * may_wait 0: skip a depot another thread holds. */
+size_t _slab_depot_reap(struct slab_pool *p, uint64_t now_ms, size_t max_mags, int ignore_age, int may_wait);
+/* The allocation path's paced reap: a few magazines, at most every
+ * idle_ms / 4 (10 ms at least). */
+void _slab_depot_reap_paced(struct slab_pool *p, uint64_t now_ms);
+
 /* tcache.c: set-up and the slow paths; the fast paths are inline below so
  * that slab_alloc and slab_free reach a magazine without a call. */
 int _slab_tcache_init(struct slab_pool *p);
@@ -197,11 +273,14 @@ extern _Thread_local struct slab_tcache *_slab_tls_tc __attribute__((tls_model("
 extern _Thread_local uint64_t _slab_tls_pool_id __attribute__((tls_model("initial-exec")));
 /* This thread's cache for p on first use; NULL: use the locked path. */
 __attribute__((cold, noinline)) struct slab_tcache *_slab_tcache_create(struct slab_pool *p);
-/* Refill an empty magazine (returns the new count, 0 if the class has none). */
-__attribute__((noinline)) uint32_t _slab_tcache_refill(struct slab_pool *p, struct slab_mag *m, unsigned c);
-/* Give the older half of a full magazine (n chunks) back; returns the new count. */
-__attribute__((noinline)) uint32_t _slab_tcache_spill(struct slab_pool *p, struct slab_mag *m, unsigned c,
-                                                      uint32_t n);
+/* An allocation whose magazine is empty: the previous magazine, a full one
+ * from the depot, or chunks from the class; NULL (errno) if none is left. */
+__attribute__((noinline)) void *_slab_tcache_alloc_slow(struct slab_pool *p, struct slab_tcache *tc, unsigned c,
+                                                        size_t requested);
+/* A free whose magazine is full (or not there yet): 1 if the chunk went into a
+ * magazine, 0 if the caller must take the locked path. */
+__attribute__((noinline)) int _slab_tcache_free_slow(struct slab_pool *p, struct slab_tcache *tc, unsigned c,
+                                                     void *ptr);
 
 static inline struct slab_tcache *_slab_tcache_get(struct slab_pool *p)
 {
@@ -221,8 +300,8 @@ static inline void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t r
         return _slab_class_alloc(p, c, requested);
     struct slab_mag *m = &tc->mag[c];
     uint32_t n = m->n;
-    if (__builtin_expect(n == 0, 0) && (n = _slab_tcache_refill(p, m, c)) == 0)
-        return NULL; /* errno from the region */
+    if (__builtin_expect(n == 0, 0))
+        return _slab_tcache_alloc_slow(p, tc, c, requested);
     SLAB_OWNER_SET(m->allocs, m->allocs + 1);
     SLAB_OWNER_SET(m->requested, m->requested + requested);
     SLAB_OWNER_SET(m->n, n - 1);
@@ -238,8 +317,8 @@ static inline int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
         return 0;
     struct slab_mag *m = &tc->mag[c];
     uint32_t n = m->n;
-    if (__builtin_expect(n == p->cfg.magazine, 0))
-        n = _slab_tcache_spill(p, m, c, n);
+    if (__builtin_expect(n == m->cap, 0))
+        return _slab_tcache_free_slow(p, tc, c, ptr);
     m->items[n] = ptr;
     SLAB_OWNER_SET(m->n, n + 1);
     return 1;

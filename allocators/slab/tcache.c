@@ -1,15 +1,23 @@
-/* tcache.c - per-thread magazines in front of the classes.
+/* tcache.c - per-thread magazines in front of the classes' depots.
  *
- * The fast paths pop from or push to this thread's magazine for the class:
- * no lock, no atomic, no syscall. An empty magazine is refilled with half a
- * magazine from the class under its lock, a full one gives half back; so a
- * thread that allocates and frees in a steady mix takes a class lock once per
- * magazine/2 operations. A thread caches for one pool (the first it uses with
- * a thread cache); calls on other pools take the locked path. Chunks freed by
- * another thread simply join that thread's magazine: chunks belong to a class,
- * not to a thread. At thread exit a key destructor gives everything back. */
+ * The fast paths pop from or push to this thread's loaded magazine for the
+ * class: no lock, no atomic, no syscall. Behind the loaded magazine each
+ * thread keeps a previous one, always full or empty (Bonwick & Adams 2001):
+ *   - allocation, loaded empty: swap with the previous if it is full; else
+ *     take a full magazine from the depot (leaving an empty one there); else
+ *     fill half a magazine from the class's slabs under the class lock;
+ *   - free, loaded full: swap with the previous if it is empty; else leave
+ *     the previous (full) in the depot and take an empty one; if the depot
+ *     is at its bound (or cfg.depot is 0), empty the previous into the slabs.
+ * So a thread goes past its own two magazines at most once per magazine of
+ * operations, and then, when chunks move between threads (one frees what
+ * another allocates), trades whole magazines in O(1) (depot.c).
+ * A thread caches for one pool (the first it uses with a thread cache);
+ * calls on other pools take the locked path. Chunks freed by another thread
+ * simply join the freeing thread's magazine: chunks belong to a class, not to
+ * a thread. At thread exit a key destructor empties both magazines into the
+ * slabs and gives them, empty, to the depots. */
 #include <errno.h>
-#include <string.h>
 
 #include "slab_internal.h"
 #include "slab_os.h"
@@ -27,14 +35,28 @@ static atomic_uint_fast64_t next_pool_id = 1;
  * be flushed or unmapped. */
 #define POOL_ID_EXITED UINT64_MAX
 
-static void tcache_flush(struct slab_tcache *tc)
+/* Both of this thread's magazines of every class into the slabs; with
+ * release, the magazines themselves back to the depots (thread exit). */
+static void tcache_flush(struct slab_tcache *tc, int release)
 {
     struct slab_pool *p = tc->pool;
     for (unsigned c = 0; c < p->n_classes; c++) {
         struct slab_mag *m = &tc->mag[c];
+        struct slab_prev *pv = &tc->prev[c];
         if (m->n)
             _slab_class_free_batch(p, c, m->items, m->n);
+        if (pv->n)
+            _slab_class_free_batch(p, c, pv->items, pv->n);
         __atomic_store_n(&m->n, 0, __ATOMIC_RELAXED); /* slab_stats may be reading */
+        __atomic_store_n(&pv->n, 0, __ATOMIC_RELAXED);
+        if (release) {
+            if (m->items)
+                _slab_depot_put_empty(p, c, _slab_mag_of(m->items));
+            if (pv->items)
+                _slab_depot_put_empty(p, c, _slab_mag_of(pv->items));
+            m->items = pv->items = NULL;
+            m->cap = 0;
+        }
     }
 }
 
@@ -43,7 +65,7 @@ static void tcache_exit(void *arg)
 {
     struct slab_tcache *tc = arg;
     struct slab_pool *p = tc->pool;
-    tcache_flush(tc);
+    tcache_flush(tc, 1);
     pthread_mutex_lock(&p->tc_lock);
     for (struct slab_tcache **pp = &p->tcaches; *pp; pp = &(*pp)->next)
         if (*pp == tc) {
@@ -98,17 +120,12 @@ struct slab_tcache *_slab_tcache_create(struct slab_pool *p)
         /* this thread caches for another pool, alive or destroyed, or is exiting */
         return NULL;
     }
-    size_t mag = p->cfg.magazine;
-    size_t bytes = sizeof(struct slab_tcache) + (size_t)p->n_classes * mag * sizeof(void *);
-    bytes = (bytes + 4095) & ~(size_t)4095;
+    size_t bytes = (sizeof(struct slab_tcache) + 4095) & ~(size_t)4095; /* magazines come from the depots */
     struct slab_tcache *tc = slab_os_map(bytes); /* never malloc: this may be the process's malloc */
     if (!tc)
         return NULL;
     tc->pool = p;
-    tc->bytes = bytes;
-    void **items = (void **)(tc + 1);
-    for (unsigned c = 0; c < p->n_classes; c++)
-        tc->mag[c].items = items + (size_t)c * mag;
+    tc->bytes = bytes; /* every magazine NULL, cap 0: the first call of a class takes the slow path */
     if (pthread_setspecific(p->tc_key, tc) != 0) {
         slab_os_unmap(tc, bytes);
         return NULL;
@@ -122,21 +139,119 @@ struct slab_tcache *_slab_tcache_create(struct slab_pool *p)
     return tc;
 }
 
-uint32_t _slab_tcache_refill(struct slab_pool *p, struct slab_mag *m, unsigned c)
+/* ---- the slow paths ---- */
+
+static void swap_prev(struct slab_mag *m, struct slab_prev *pv, uint32_t cap)
 {
-    return _slab_class_alloc_batch(p, c, m->items, p->cfg.magazine / 2 ? p->cfg.magazine / 2 : 1);
+    void **items = m->items;
+    uint32_t n = m->n;
+    m->items = pv->items;
+    m->cap = pv->items ? cap : 0;
+    SLAB_OWNER_SET(m->n, pv->n);
+    pv->items = items;
+    SLAB_OWNER_SET(pv->n, n);
 }
 
-uint32_t _slab_tcache_spill(struct slab_pool *p, struct slab_mag *m, unsigned c, uint32_t n)
+static void load(struct slab_mag *m, struct slab_magazine *mag, uint32_t n, uint32_t cap)
 {
-    unsigned half = n / 2 ? n / 2 : n; /* the older half: the newer stays warm */
-    _slab_class_free_batch(p, c, m->items, half);
-    memmove(m->items, m->items + half, (n - half) * sizeof(void *));
-    return n - half;
+    m->items = mag ? mag->items : NULL;
+    m->cap = mag ? cap : 0;
+    SLAB_OWNER_SET(m->n, n);
+}
+
+void *_slab_tcache_alloc_slow(struct slab_pool *p, struct slab_tcache *tc, unsigned c, size_t requested)
+{
+    struct slab_mag *m = &tc->mag[c];
+    struct slab_prev *pv = &tc->prev[c];
+    const uint32_t cap = p->cfg.magazine;
+    if (pv->n) { /* the previous one is full */
+        swap_prev(m, pv, cap);
+    } else {
+        /* Both empty (or missing). A full one from the depot: one of ours,
+         * empty, stays there for it, the other becomes the previous. */
+        struct slab_magazine *give = m->items && pv->items ? _slab_mag_of(pv->items) : NULL;
+        struct slab_magazine *full = p->cfg.depot ? _slab_depot_take_full(p, c, give) : NULL;
+        if (full) {
+            if (m->items) /* else the previous one (if any) stays */
+                pv->items = m->items;
+            load(m, full, cap, cap);
+        } else {
+            /* The depot is dry: half a magazine from the slabs (half, so a
+             * thread that allocates one chunk does not pin a magazine's worth). */
+            if (!m->items) {
+                struct slab_magazine *e = pv->items ? _slab_mag_of(pv->items) : _slab_depot_get_empty(p, c);
+                if (!e)
+                    return _slab_class_alloc(p, c, requested); /* no memory for a magazine */
+                if (pv->items)
+                    pv->items = NULL;
+                load(m, e, 0, cap);
+            }
+            uint32_t want = cap / 2 ? cap / 2 : 1;
+            uint32_t n = _slab_class_alloc_batch(p, c, m->items, want);
+            /* Out of slabs (a limit): chunks parked in the depots may free some. */
+            if (n == 0 && p->cfg.depot && _slab_depot_reap(p, 0, SIZE_MAX, 1, 1))
+                n = _slab_class_alloc_batch(p, c, m->items, want);
+            if (n == 0)
+                return NULL; /* errno from the region */
+            SLAB_OWNER_SET(m->n, n);
+        }
+    }
+    uint32_t n = m->n;
+    SLAB_OWNER_SET(m->allocs, m->allocs + 1);
+    SLAB_OWNER_SET(m->requested, m->requested + requested);
+    SLAB_OWNER_SET(m->n, n - 1);
+    return m->items[n - 1];
+}
+
+int _slab_tcache_free_slow(struct slab_pool *p, struct slab_tcache *tc, unsigned c, void *ptr)
+{
+    struct slab_mag *m = &tc->mag[c];
+    struct slab_prev *pv = &tc->prev[c];
+    const uint32_t cap = p->cfg.magazine;
+    if (!m->items && !(pv->items && pv->n == 0)) { /* none loaded yet (or none could be had) */
+        struct slab_magazine *e = _slab_depot_get_empty(p, c);
+        if (!e)
+            return 0;
+        load(m, e, 0, cap);
+    } else if (pv->items && pv->n == 0) { /* the previous one is empty */
+        swap_prev(m, pv, cap);
+    } else if (!pv->items) { /* no previous yet: the full one becomes it */
+        struct slab_magazine *e = _slab_depot_get_empty(p, c);
+        if (!e) {
+            _slab_class_free_batch(p, c, m->items, m->n);
+            SLAB_OWNER_SET(m->n, 0);
+        } else {
+            pv->items = m->items;
+            SLAB_OWNER_SET(pv->n, m->n);
+            load(m, e, 0, cap);
+        }
+    } else { /* both full: the previous one to the depot, for an empty one */
+        struct slab_magazine *e = NULL;
+        uint64_t now = p->cfg.depot && p->cfg.idle_ms >= 0 ? slab_os_now_ms() : 0; /* vDSO: no syscall */
+        if (p->cfg.depot && _slab_depot_push_full(p, c, _slab_mag_of(pv->items), now, &e)) {
+            pv->items = m->items;
+            SLAB_OWNER_SET(pv->n, m->n);
+            if (!e)
+                e = _slab_depot_get_empty(p, c); /* a new one (the depot's empty list is dry) */
+            load(m, e, 0, cap);
+            _slab_depot_reap_paced(p, now);
+            if (!e)
+                return 0; /* no memory for a magazine: the locked path */
+        } else {
+            /* The depot is full (or off): the previous magazine's chunks back to the slabs. */
+            _slab_class_free_batch(p, c, pv->items, pv->n);
+            SLAB_OWNER_SET(pv->n, 0);
+            swap_prev(m, pv, cap);
+        }
+    }
+    uint32_t n = m->n;
+    m->items[n] = ptr;
+    SLAB_OWNER_SET(m->n, n + 1);
+    return 1;
 }
 
 void slab_thread_flush(struct slab_pool *p)
 {
     if (_slab_tls_pool_id == p->id && _slab_tls_tc)
-        tcache_flush(_slab_tls_tc);
+        tcache_flush(_slab_tls_tc, 0);
 }

@@ -322,12 +322,13 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.tick_thread, 0);
     assert_int_equal(c.thread_cache, 1);
     assert_int_equal(c.magazine, 64);
+    assert_int_equal(c.depot, 4);
     assert_int_equal(c.reserve, (size_t)64 << 30);
 
     assert_int_equal(slab_config_parse(&c,
                                        "classes=16:32:1K:2k,classes_per_doubling=4,max_class=8K,prealloc=3M,"
                                        "prealloc_hugepage=1,overflow=0,hard_limit=2G,idle_ms=-1,tick_thread=1,"
-                                       "thread_cache=0,magazine=8,reserve=4g",
+                                       "thread_cache=0,magazine=8,depot=16,reserve=4g",
                                        err, sizeof err),
                      0);
     assert_int_equal(c.n_classes, 4);
@@ -345,6 +346,7 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.tick_thread, 1);
     assert_int_equal(c.thread_cache, 0);
     assert_int_equal(c.magazine, 8);
+    assert_int_equal(c.depot, 16);
     assert_int_equal(c.reserve, (size_t)4 << 30);
 
     /* suffixes, both cases, and plain numbers; a later key wins */
@@ -419,6 +421,8 @@ static void test_parse_refused(void **state)
         { "max_class=", "'max_class'" },
         { "magazine=4294967296", "'magazine'" },
         { "magazine=-2", "'magazine'" },
+        { "depot=-1", "'depot'" },
+        { "depot=4294967296", "'depot'" },
         { "classes_per_doubling=4294967297", "'classes_per_doubling'" },
         { "overflow=2", "'overflow'" },
         { "overflow=yes", "'overflow'" },
@@ -473,6 +477,7 @@ static void test_create_refused(void **state)
         "classes=16:65536",           /* a chunk as big as a slab */
         "magazine=0",                 /* magazine 0 */
         "magazine=1025",              /* above the largest magazine */
+        "depot=257",                  /* above the deepest depot */
         "prealloc=2M,hard_limit=1M",  /* hard_limit < prealloc */
         "prealloc=1M,hard_limit=960K",
         "overflow=0",                 /* overflow=0 without prealloc */
@@ -518,7 +523,7 @@ static void test_create_refused(void **state)
 
     /* The edges that are fine. */
     const char *good[] = {
-        "prealloc=1M,hard_limit=1M", "overflow=0,prealloc=64K", "magazine=1", "magazine=1024",
+        "prealloc=1M,hard_limit=1M", "overflow=0,prealloc=64K", "magazine=1", "magazine=1024", "depot=0", "depot=256",
         "classes=32768",             "classes_per_doubling=1", "reserve=64K",
     };
     for (unsigned i = 0; i < sizeof good / sizeof good[0]; i++) {

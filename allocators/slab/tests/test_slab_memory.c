@@ -14,7 +14,12 @@
  * can deschedule the tick thread), asserts RSS got back to the floor + 8 MiB
  * within that, and prints how long it took and whether that was within
  * 2 x idle_ms. It checks that nothing was released early only when it got to
- * look well before idle_ms had passed since the first free. */
+ * look well before idle_ms had passed since the first free.
+ *
+ * The depot (full magazines parked per class): its counts in the stats, that
+ * slab_trim empties it and gives the memory back, that idle release reaches
+ * chunks parked there (the tick thread; the allocation path's paced reap),
+ * and that a class short of slabs under a limit gets the ones it holds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -45,13 +50,16 @@ static int setup(void **state)
         return -1;
     memset(blocks, 1, CAP * sizeof *blocks);
     memset(blk_size, 1, CAP * sizeof *blk_size);
-    /* A thread made and joined now leaves glibc a cached stack, which the pools'
-     * tick threads then reuse: the process's mappings balance across
+    /* Two threads made and joined now leave glibc two cached stacks, which the
+     * pools' tick threads (and the depot tests' freeing thread, beside one)
+     * then reuse: the process's mappings balance across
      * slab_create/slab_destroy, so the tests can check that they do. */
-    pthread_t t;
-    if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
-        return -1;
-    pthread_join(t, NULL);
+    pthread_t t[2];
+    for (unsigned i = 0; i < 2; i++)
+        if (pthread_create(&t[i], NULL, idle_thread, NULL) != 0)
+            return -1;
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
     return 0;
 }
 
@@ -537,6 +545,204 @@ static void test_floor_kept(void **state)
     assert_int_equal(vm_size(), vm_before);
 }
 
+/* ---- the depot ---- */
+
+static uint64_t depot_total(const struct slab_stats *s, uint64_t *in_depot, uint64_t *in_mags, uint64_t *in_use)
+{
+    uint64_t full = 0;
+    *in_depot = *in_mags = *in_use = 0;
+    for (unsigned c = 0; c < s->n_classes; c++) {
+        full += s->cls[c].depot_full;
+        *in_depot += s->cls[c].in_depot;
+        *in_mags += s->cls[c].in_magazines;
+        *in_use += s->cls[c].in_use;
+    }
+    return full;
+}
+
+/* One thread frees 768 blocks of one class: 64 fill the loaded magazine, 64
+ * the previous one, and from then on each full magazine goes to the depot
+ * (10 of them) until it holds its bound (8); the last two go to the slabs. */
+static void test_depot_stats_and_trim(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("magazine=64,depot=8,idle_ms=-1");
+    for (unsigned i = 0; i < 768; i++) {
+        blocks[i] = slab_alloc(p, 1000);
+        assert_non_null(blocks[i]);
+        pat_fill(blocks[i], 1000, i);
+        blk_size[i] = 1000;
+    }
+    free_all(p, 768);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    unsigned c = 0;
+    while (s.cls[c].size < 1000)
+        c++;
+    print_message("class %zu B after 768 frees: depot %llu full (%llu chunks), %llu empty; in magazines %llu, in use "
+                  "%llu; magazines map %zu KiB\n",
+                  s.cls[c].size, (unsigned long long)s.cls[c].depot_full, (unsigned long long)s.cls[c].in_depot,
+                  (unsigned long long)s.cls[c].depot_empty, (unsigned long long)s.cls[c].in_magazines,
+                  (unsigned long long)s.cls[c].in_use, s.magazine_bytes >> 10);
+    assert_int_equal(s.cls[c].depot_full, 8);
+    assert_int_equal(s.cls[c].in_depot, 8 * 64);
+    assert_int_equal(s.cls[c].in_magazines, 8 * 64 + 2 * 64); /* the depot and this thread's two */
+    assert_int_equal(s.cls[c].in_use, s.cls[c].in_magazines);
+    assert_true(s.magazine_bytes > 0);
+    /* Other threads see the depot's magazines: a thread allocating takes them. */
+    slab_thread_flush(p); /* this thread's two back to the slabs; the depot keeps its own */
+    slab_stats(p, &s);
+    assert_int_equal(s.cls[c].depot_full, 8);
+    assert_int_equal(s.cls[c].in_magazines, 8 * 64);
+    /* slab_trim empties the depot and releases the slabs (no floor: all of them). */
+    size_t released = slab_trim(p);
+    slab_stats(p, &s);
+    uint64_t in_depot, in_mags, in_use;
+    assert_int_equal(depot_total(&s, &in_depot, &in_mags, &in_use), 0);
+    assert_int_equal(in_depot + in_mags + in_use, 0);
+    assert_int_equal(released, 12 * SLAB_SIZE); /* 768 chunks of 1 KiB: 12 slabs */
+    assert_int_equal(s.committed, 0);
+    slab_destroy(p);
+}
+
+struct freer {
+    struct slab_pool *p;
+    size_t n;
+};
+
+static void *free_them(void *arg)
+{
+    struct freer *f = arg;
+    free_all(f->p, f->n);
+    return NULL; /* thread exit: this thread's own two magazines to the slabs */
+}
+
+/* Blocks allocated here and freed by another thread that then exits: what it
+ * freed is parked in the depot, resident. */
+static size_t fill_and_free_elsewhere(struct slab_pool *p, size_t bytes)
+{
+    size_t n = fill(p, bytes, 1024, 1024, 7);
+    struct freer f = { p, n };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, free_them, &f), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    return n;
+}
+
+static void test_depot_trim_releases(void **state)
+{
+    (void)state;
+    size_t vm_before = vm_size();
+    size_t base = rss_private();
+    struct slab_pool *p = pool_from("magazine=256,depot=256,idle_ms=-1");
+    size_t n = fill_and_free_elsewhere(p, 48 * MiB);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    uint64_t in_depot, in_mags, in_use;
+    uint64_t full = depot_total(&s, &in_depot, &in_mags, &in_use);
+    size_t parked = rss_private();
+    print_message("%zu blocks of 1 KiB freed by a thread that exited: %llu full magazines (%llu chunks) in the depot, "
+                  "RSS +%zu MiB\n",
+                  n, (unsigned long long)full, (unsigned long long)in_depot, mib(parked - base));
+    assert_true(in_depot * 1024 >= 40 * MiB);
+    assert_int_equal(in_mags, in_depot); /* the freeing thread's own went to the slabs at its exit */
+    assert_int_equal(in_use, in_depot);
+    assert_true(parked >= base + 40 * MiB);
+    size_t released = slab_trim(p);
+    size_t after = rss_private();
+    slab_stats(p, &s);
+    print_message("slab_trim: released %zu MiB, RSS now +%zu MiB\n", mib(released), mib(after - base));
+    assert_int_equal(depot_total(&s, &in_depot, &in_mags, &in_use), 0);
+    assert_int_equal(in_use, 0);
+    assert_int_equal(s.committed, 0);
+    assert_true(released >= 48 * MiB);
+    assert_true(after <= base + SLACK);
+    slab_destroy(p);
+    assert_int_equal(vm_size(), vm_before);
+}
+
+/* Idle release reaches the depot: the tick thread empties magazines unused
+ * for idle_ms / 2 into their slabs, which are released idle_ms later. */
+static void test_depot_idle_release_tick(void **state)
+{
+    (void)state;
+    const uint64_t idle = 200;
+    size_t vm_before = vm_size();
+    size_t base = rss_private();
+    struct slab_pool *p = pool_from("magazine=256,depot=256,idle_ms=200,tick_thread=1");
+    fill_and_free_elsewhere(p, 48 * MiB);
+    uint64_t t0 = now_ms();
+    size_t target = base + SLACK, last;
+    uint64_t took = wait_rss_at_most(target, t0, 2 * idle + 1000, &last);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    uint64_t in_depot, in_mags, in_use;
+    uint64_t full = depot_total(&s, &in_depot, &in_mags, &in_use);
+    print_message("depot idle release: RSS +%zu MiB %llu ms after the frees (%s 2 x idle_ms = %llu ms); depot now %llu "
+                  "full\n",
+                  mib(last - base), (unsigned long long)took, took <= 2 * idle ? "within" : "NOT within",
+                  (unsigned long long)(2 * idle), (unsigned long long)full);
+    if (last > target)
+        fail_msg("RSS still +%zu MiB %llu ms after the frees into the depot", mib(last - base),
+                 (unsigned long long)took);
+    assert_int_equal(full, 0);
+    assert_true(s.released >= 40 * MiB);
+    slab_destroy(p);
+    assert_int_equal(vm_size(), vm_before);
+}
+
+/* Without the tick thread, a free that leaves a magazine in a depot also
+ * empties a few (8) idle ones, of any class, at most every idle_ms / 4. */
+static void test_depot_paced_reap(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("magazine=64,depot=64,idle_ms=100");
+    /* 42 magazines of 1 KiB chunks: 2 stay with the freeing thread (gone), 40 in the depot */
+    fill_and_free_elsewhere(p, 42 * 64 * 1024);
+    struct slab_stats s;
+    uint64_t in_depot, in_mags, in_use;
+    slab_stats(p, &s);
+    uint64_t before = depot_total(&s, &in_depot, &in_mags, &in_use);
+    assert_true(before >= 16);
+    sleep_ms(120); /* the parked magazines are now due (idle_ms / 2), and the pace allows a reap */
+    /* Another class: 200 blocks of 64 B freed here push 2 magazines, the first reaps. */
+    for (unsigned i = 0; i < 200; i++) {
+        blocks[i] = slab_alloc(p, 64);
+        assert_non_null(blocks[i]);
+        pat_fill(blocks[i], 64, i);
+        blk_size[i] = 64;
+    }
+    free_all(p, 200);
+    slab_stats(p, &s);
+    uint64_t after = depot_total(&s, &in_depot, &in_mags, &in_use);
+    print_message("paced reap: %llu full magazines in the depots before, %llu after 2 more were left there\n",
+                  (unsigned long long)before, (unsigned long long)after);
+    assert_int_equal(after, before + 2 - 8);
+    assert_int_equal(in_use, in_mags);
+    slab_trim(p);
+    slab_destroy(p);
+}
+
+/* Under a limit, slabs held by one class's depot serve another class. */
+static void test_depot_yields_under_limit(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("prealloc=1M,overflow=0,magazine=16,depot=64");
+    size_t n = fill_and_free_elsewhere(p, 1 * MiB); /* every slab's chunks parked in the depot */
+    assert_int_equal(n, 1024);
+    struct slab_stats s;
+    uint64_t in_depot, in_mags, in_use;
+    slab_stats(p, &s);
+    depot_total(&s, &in_depot, &in_mags, &in_use);
+    assert_true(in_depot >= 1024 - 2 * 16 - 64); /* all but the thread's two magazines and one slab's worth */
+    size_t small = until_null(p, 16, 0);
+    print_message("with %llu chunks of 1 KiB parked in the depot: %zu blocks of 16 B (%zu slabs) before ENOMEM\n",
+                  (unsigned long long)in_depot, small, small / 4096);
+    assert_true(small >= 15 * 4096);
+    free_all(p, small);
+    slab_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +755,11 @@ int main(void)
         cmocka_unit_test(test_idle_release_tick),
         cmocka_unit_test(test_idle_never),
         cmocka_unit_test(test_floor_kept),
+        cmocka_unit_test(test_depot_stats_and_trim),
+        cmocka_unit_test(test_depot_trim_releases),
+        cmocka_unit_test(test_depot_idle_release_tick),
+        cmocka_unit_test(test_depot_paced_reap),
+        cmocka_unit_test(test_depot_yields_under_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,6 +21,14 @@
  * slab_owns and slab_stats run concurrently with the workers too, except under
  * TSan, where they are known data races (see the last test).
  *
+ * A second stress, producer/consumer, is the depot's: producers allocate and
+ * pass every block to their consumer, which frees most of them and sends a
+ * quarter back to be freed by the producer, so whole magazines keep moving
+ * between threads through the classes' depots (small magazines and depots,
+ * so exchanges and a depot at its bound happen all the time), while the
+ * main thread trims (emptying the depots under the threads' feet) and reads
+ * the stats, checking the depot never holds more than its bound.
+ *
  * A failure inside a worker prints what broke and aborts (a cmocka assertion
  * cannot leave a thread). */
 #include <stdarg.h>
@@ -465,6 +473,156 @@ static void test_threads_owns_and_stats_concurrent(void **state)
     run_threads("magazine=8", 5, 1);
 }
 
+/* ---- producer/consumer: magazines move between threads through the depot ---- */
+
+#define NPAIR 2
+#if defined(__SANITIZE_THREAD__)
+#define XFER_BLOCKS 40000
+#elif defined(__SANITIZE_ADDRESS__)
+#define XFER_BLOCKS 100000
+#else
+#define XFER_BLOCKS 400000
+#endif
+
+static struct {
+    struct slab_pool *pool;
+    struct queue fwd[NPAIR], back[NPAIR]; /* producer i -> consumer i, and back */
+    atomic_int prod_done[NPAIR], cons_done[NPAIR];
+    atomic_uint_fast64_t returned;
+} X;
+
+static void *producer(void *varg)
+{
+    unsigned id = (unsigned)(uintptr_t)varg;
+    struct slab_pool *p = X.pool;
+    uint64_t rng = 1000 + id, tag = (uint64_t)(id + 1) << 40;
+    uint64_t returned = 0;
+    for (unsigned i = 0; i < XFER_BLOCKS; i++) {
+        /* sizes in a few classes, so that their magazines fill fast */
+        size_t size = rng_below(&rng, 8) ? rng_range(&rng, HDR, 256) : pick_size(&rng);
+        void *q = new_block(p, size, ++tag);
+        while (!q_push(&X.fwd[id], q)) {
+            void *b = q_pop(&X.back[id]);
+            if (b) {
+                free_checked(p, b, 0, 1, &rng);
+                returned++;
+            } else {
+                sched_yield();
+            }
+        }
+        void *b = q_pop(&X.back[id]);
+        if (b) {
+            free_checked(p, b, 0, 1, &rng);
+            returned++;
+        }
+    }
+    atomic_store_explicit(&X.prod_done[id], 1, memory_order_release);
+    for (;;) { /* what comes back until the consumer is done */
+        void *b = q_pop(&X.back[id]);
+        if (b) {
+            free_checked(p, b, 0, 1, &rng);
+            returned++;
+        } else if (atomic_load_explicit(&X.cons_done[id], memory_order_acquire)) {
+            if (!(b = q_pop(&X.back[id])))
+                break;
+            free_checked(p, b, 0, 1, &rng);
+            returned++;
+        } else {
+            sched_yield();
+        }
+    }
+    atomic_fetch_add(&X.returned, returned);
+    return NULL;
+}
+
+static void *consumer(void *varg)
+{
+    unsigned id = (unsigned)(uintptr_t)varg;
+    struct slab_pool *p = X.pool;
+    uint64_t rng = 2000 + id;
+    for (;;) {
+        void *q = q_pop(&X.fwd[id]);
+        if (!q) {
+            if (atomic_load_explicit(&X.prod_done[id], memory_order_acquire) && !(q = q_pop(&X.fwd[id])))
+                break;
+            if (!q) {
+                sched_yield();
+                continue;
+            }
+        }
+        check(p, q, 0);
+        if (rng_below(&rng, 4) == 0 && q_push(&X.back[id], q))
+            continue; /* the producer frees this one */
+        free_checked(p, q, 0, 1, &rng);
+    }
+    atomic_store_explicit(&X.cons_done[id], 1, memory_order_release);
+    return NULL;
+}
+
+static void run_xfer(const char *opts)
+{
+    memset(&X, 0, sizeof X);
+    X.pool = pool_from(opts);
+    struct slab_config cfg = config_from(opts);
+    pthread_t th[2 * NPAIR];
+    uint64_t t0 = now_ms(), max_full = 0, polls = 0;
+    for (unsigned i = 0; i < NPAIR; i++) {
+        assert_int_equal(pthread_create(&th[2 * i], &attr, producer, (void *)(uintptr_t)i), 0);
+        assert_int_equal(pthread_create(&th[2 * i + 1], &attr, consumer, (void *)(uintptr_t)i), 0);
+    }
+    /* Meanwhile: stats (the depot within its bound) and, now and then, a trim. */
+    for (;;) {
+        int all_done = 1;
+        for (unsigned i = 0; i < NPAIR; i++)
+            all_done &= atomic_load(&X.cons_done[i]);
+        if (all_done)
+            break;
+        struct slab_stats s;
+        slab_stats(X.pool, &s);
+        for (unsigned c = 0; c < s.n_classes; c++) {
+            if (s.cls[c].depot_full > cfg.depot)
+                fail_msg("[%s] class %u: %llu full magazines in a depot of %u", opts, c,
+                         (unsigned long long)s.cls[c].depot_full, cfg.depot);
+            if (s.cls[c].in_depot != s.cls[c].depot_full * cfg.magazine || s.cls[c].in_depot > s.cls[c].in_magazines)
+                fail_msg("[%s] class %u: in_depot %llu, depot_full %llu, in_magazines %llu", opts, c,
+                         (unsigned long long)s.cls[c].in_depot, (unsigned long long)s.cls[c].depot_full,
+                         (unsigned long long)s.cls[c].in_magazines);
+            if (s.cls[c].depot_full > max_full)
+                max_full = s.cls[c].depot_full;
+        }
+        if (++polls % 16 == 0)
+            slab_trim(X.pool);
+        sleep_ms(1);
+    }
+    for (unsigned i = 0; i < 2 * NPAIR; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    /* Every thread gone and a trim: nothing in use, nothing in any magazine or depot. */
+    slab_trim(X.pool);
+    struct slab_stats s;
+    slab_stats(X.pool, &s);
+    for (unsigned c = 0; c < s.n_classes; c++)
+        if (s.cls[c].in_use || s.cls[c].in_magazines || s.cls[c].depot_full)
+            fail_msg("[%s] class %u after the run: in use %llu, in magazines %llu, depot %llu", opts, c,
+                     (unsigned long long)s.cls[c].in_use, (unsigned long long)s.cls[c].in_magazines,
+                     (unsigned long long)s.cls[c].depot_full);
+    assert_int_equal(s.large_count, 0);
+    assert_int_equal(s.committed, s.prealloc);
+    print_message("[%s] %u pairs x %u blocks in %llu ms, %llu sent back; up to %llu full magazines seen in a depot\n",
+                  opts, NPAIR, XFER_BLOCKS, (unsigned long long)(now_ms() - t0),
+                  (unsigned long long)atomic_load(&X.returned), (unsigned long long)max_full);
+    slab_destroy(X.pool);
+}
+
+static void test_xfer_depot(void **state)
+{
+    (void)state;
+    run_xfer("magazine=4,depot=2");    /* exchanges every few blocks; the bound is hit all the time */
+    run_xfer("magazine=16,depot=64");  /* a deep depot */
+    run_xfer("");                      /* the defaults */
+    run_xfer("magazine=8,depot=0");    /* no depot: magazines trade with the slabs */
+    run_xfer("magazine=2,depot=1,idle_ms=0,tick_thread=1"); /* the tick reaps the depot as it works */
+}
+
 static void *nothing(void *arg)
 {
     return arg;
@@ -502,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_threads_locked),
         cmocka_unit_test(test_threads_release_at_once),
         cmocka_unit_test(test_threads_owns_and_stats_concurrent),
+        cmocka_unit_test(test_xfer_depot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

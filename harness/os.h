@@ -11,6 +11,8 @@
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */
 uint64_t os_now_ns(void);
+/* CPU time the calling thread has used, in nanoseconds. */
+uint64_t os_thread_cpu_ns(void);
 void os_sleep_ms(uint64_t ms);
 
 /* Anonymous private memory, zeroed and pre-faulted (so touching it later costs

@@ -59,6 +59,8 @@ struct thread_stat {
     uint64_t dep_ops;                /* ops ordered after another thread's op on the same object id */
     uint64_t waited_ops, wait_ns;    /* of those, the ones that found it not done yet, and their wait */
     uint64_t barrier_ns;             /* time parked at markers (waiting for the others, and idle) */
+    uint64_t cpu_ns;                 /* CPU time of the replay thread over wall_ns (and its parked
+                                      * spins): well below wall_ns means it did not have a core */
     int64_t live_delta;              /* bytes this thread allocated minus bytes it freed */
     struct hist *lat;                /* TR_FREE + 1 histograms (ticks), NULL without --latency */
 };

@@ -29,8 +29,9 @@
  * minus the time the coordinator held a barrier (from the last arrival to the
  * release: sampling, idle sleeps), which goes to excluded_ns. Waiting for a slower
  * thread at a marker is replay time. Per thread: wall (its first to last record,
- * parked time excluded), busy (wall minus dependency waits), ops and counts,
- * dependency waits, latency histograms. Live bytes are summed from per-thread
+ * parked time excluded), busy (wall minus dependency waits), its CPU time (to
+ * show a thread that had no core to itself), ops and counts, dependency waits,
+ * latency histograms. Live bytes are summed from per-thread
  * deltas: exact at markers and at the end; peak live bytes and objects are the
  * trace order's (the trace summary), since the replay's interleaving has no single
  * order to take a peak in without a shared counter on every op.
@@ -380,6 +381,7 @@ static void *worker_main(void *arg)
     if (park(m, 0) != 0) /* the start gate */
         return NULL;
     w->t_begin = os_now_ns();
+    uint64_t cpu0 = os_thread_cpu_ns();
     if (w->ts->thread == 0 && !m->o->dry && m->A.thread_init) /* thread 0 runs from the start */
         m->A.thread_init();
     struct hot h = { 0, w->publish_every, 0 };
@@ -387,6 +389,7 @@ static void *worker_main(void *arg)
     if (rc != 0)
         return NULL;
     uint64_t t_end = os_now_ns();
+    w->st->cpu_ns = os_thread_cpu_ns() - cpu0;
     w->st->wall_ns = t_end - w->t_begin - w->st->barrier_ns;
     w->st->busy_ns = w->st->wall_ns - w->st->wait_ns;
     w->st->live_delta = (int64_t)h.live;

@@ -78,6 +78,7 @@ static void threads_json(struct json *j, const struct replay_result *r)
         json_u64(j, "waited_ops", st->waited_ops);
         json_u64(j, "wait_ns", st->wait_ns);
         json_u64(j, "barrier_ns", st->barrier_ns);
+        json_u64(j, "cpu_ns", st->cpu_ns);
         json_i64(j, "live_delta_bytes", st->live_delta);
         if (st->lat) {
             json_obj(j, "latency");

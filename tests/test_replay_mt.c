@@ -160,6 +160,7 @@ static void check_three(const struct replay_result *r)
     for (uint64_t i = 0; i < r->n_threads; i++) {
         const struct thread_stat *st = &r->threads[i];
         assert_true(st->busy_ns <= st->wall_ns);
+        assert_true(st->cpu_ns > 0);
         assert_true(st->waited_ops <= st->dep_ops);
     }
 

@@ -134,6 +134,12 @@ $(B)/tests/record/%: $(B)/obj/tests/record/%.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ -lpthread
 
+# An async-signal-safe bump malloc for the signal-storm test, preloaded behind the recorder.
+REC_TESTS += $(B)/tests/record/libbump.so
+$(B)/tests/record/libbump.so: tests/record/so/bumpalloc.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -fno-builtin $< -o $@
+
 # ---- programs ----
 $(B)/bin/allocmark-%: $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/allocators/%.o
 	@mkdir -p $(@D)

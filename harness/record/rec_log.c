@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -153,6 +154,8 @@ static int reserve_chunk(struct rec_thread *t, uint64_t *off, uint32_t *bytes)
     return 0;
 }
 
+static int next_chunk_masked(struct rec_thread *t);
+
 int rec_next_chunk(struct rec_thread *t)
 {
     if (t->state == TS_EXITED) {
@@ -161,6 +164,19 @@ int rec_next_chunk(struct rec_thread *t)
     }
     if (g_log_state == LOG_OFF)
         return 0;
+    /* No signal handler runs while the thread is BUSY_INTERNAL: its calls would be
+     * served, unrecorded and uncounted, from the bootstrap arena. Two system calls
+     * per chunk, against the mmap and munmap already made. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int ok = next_chunk_masked(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
+static int next_chunk_masked(struct rec_thread *t)
+{
     t->busy = BUSY_INTERNAL; /* libc below may allocate: from the bootstrap arena */
     if (t->chunk)
         munmap(t->chunk, t->chunk_bytes); /* full: its records are in the file */
@@ -204,12 +220,16 @@ static void thread_exit(void *arg)
         return;
     }
     rec_put(RAW_THREAD_EXIT, 0, 0, 0);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     t->busy = BUSY_INTERNAL;
     if (t->chunk)
         munmap(t->chunk, t->chunk_bytes);
     t->chunk = t->cur = t->end = NULL;
     t->state = TS_EXITED;
     t->busy = BUSY_NO;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void fork_prepare(void)

@@ -39,24 +39,33 @@ run_heaptrack() { rm -f "$TMP"/ht.*; env "${ENV[@]}" "$HT" --raw -o "$TMP/ht.%p"
 
 KINDS="plain preload record"
 [ -n "$HT" ] && KINDS="$KINDS heaptrack"
-declare -A T
+declare -A T C
 for r in $(seq 1 "$ROUNDS"); do
     for k in $(printf '%s\n' $KINDS | shuf); do
         s=$(date +%s%N)
         "run_$k"
         e=$(date +%s%N)
         T[$k]="${T[$k]:-} $(((e - s) / 1000000))"
+        # CPU (user + sys of the process and its children, ms): steadier than wall
+        # time on a loaded machine
+        read -r u y < <(awk '{print $14 + $16, $15 + $17}' /proc/$$/stat)
+        C[$k]="${C[$k]:-} $(((u + y) * 1000 / $(getconf CLK_TCK) - ${last_cpu:-0}))"
+        last_cpu=$(((u + y) * 1000 / $(getconf CLK_TCK)))
     done
 done
 med() { printf '%s\n' $1 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 mn() { printf '%s\n' $1 | sort -n | head -n 1; }
 base=$(med "${T[plain]}")
 echo "python3 JSON+regex (N=$N${ENV:+, ${ENV[*]}}), $ROUNDS rounds interleaved; wall ms"
+cbase=$(med "${C[plain]}")
 for k in $KINDS; do
     m=$(med "${T[$k]}")
-    printf '  %-10s median %6d  min %6d  x%.2f  (all:%s)\n' "$k" "$m" "$(mn "${T[$k]}")" "$(echo "$m / $base" | bc -l)" "${T[$k]}"
+    c=$(med "${C[$k]}")
+    printf '  %-10s wall median %6d min %6d x%.2f | cpu median %6d min %6d x%.2f  (wall:%s)\n' "$k" "$m" \
+        "$(mn "${T[$k]}")" "$(echo "$m / $base" | bc -l)" "$c" "$(mn "${C[$k]}")" "$(echo "$c / $cbase" | bc -l)" "${T[$k]}"
 done
 grep -E "ops  |size  " "$TMP/summary"
 ls -l "$TMP/t.trace.zst" | awk '{print "  trace.zst", $5, "bytes"}'
-"$AT" from-text <("$AT" to-text "$TMP/t.trace.zst") "$TMP/t.trace" 2>/dev/null && ls -l "$TMP/t.trace" | awk '{print "  trace (uncompressed)", $5, "bytes"}'
+"$AT" to-text "$TMP/t.trace.zst" "$TMP/t.txt" && "$AT" from-text "$TMP/t.txt" "$TMP/t.trace" &&
+    ls -l "$TMP/t.trace" | awk '{print "  trace (uncompressed)", $5, "bytes"}'
 [ -n "$HT" ] && ls -l "$TMP"/ht.* 2>/dev/null | awk '{print "  heaptrack raw", $5, "bytes"}'

@@ -12,7 +12,11 @@
  *                allocates 777 x 4444, frees 333 of them and calls exit(0)
  *   signal       a handler for SIGUSR1 allocates and frees 6001; main raises it
  *                100 times between its own 6002 allocations
+ *   storm        a timer signal every 200 us whose handler allocates and frees 204,
+ *                while main allocates and frees 203 (at least 2000 signals): handlers land inside
+ *                the recorder too (run on libbump.so, an async-signal-safe malloc)
  */
+#include <sys/time.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -158,6 +162,31 @@ static int signals(void)
     return handled == 100 ? 0 : 1;
 }
 
+static volatile sig_atomic_t storm_handled;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    free(malloc(204));
+    storm_handled++;
+}
+
+static int storm(void)
+{
+    struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+    sigemptyset(&sa.sa_mask);
+    struct itimerval it = { .it_interval = { 0, 200 }, .it_value = { 0, 200 } };
+    if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &it, NULL) != 0)
+        return 1;
+    long n = 0;
+    for (; n < 3000000 && (n < 200000 || storm_handled < 2000); n++)
+        free(malloc(203));
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("loop %ld handled %d\n", n, (int)storm_handled);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -167,6 +196,7 @@ int main(int argc, char **argv)
              : !strcmp(m, "fork")        ? do_fork()
              : !strcmp(m, "exit-thread") ? exit_thread()
              : !strcmp(m, "signal")      ? signals()
+             : !strcmp(m, "storm")       ? storm()
                                          : 2;
     if (rc == 0)
         printf("ok\n");

@@ -14,6 +14,9 @@
 #   fork         the child's calls go to their own trace (OUT.PID.trace), not the parent's
 #   exit-thread  exit() from one thread while three others allocate: none of its records lost
 #   signal       malloc and free in a signal handler: recorded, no deadlock
+#   storm        a timer signal every 200 us whose handler allocates, over a malloc/free
+#                loop (on libbump.so, an async-signal-safe malloc): every loop op
+#                recorded, every handler call recorded or counted as unrecorded
 #   cli          usage errors, a command that cannot run, a command killed by a signal
 #   python3      /usr/bin/python3 (json), single and 4 threads: the traces validate
 #   heaptrack    import-heaptrack: a hand-written heaptrack file, line by line; and a
@@ -242,6 +245,24 @@ signal)
     SIZES="6001 6002" sizes "$TMP/got" >"$TMP/s"
     [ "$(cat "$TMP/s")" = "$(printf '6001 100 100 0 t0 | t0\n6002 100 100 0 t0 | t0')" ] || fail "$(cat "$TMP/s")"
     echo "100 malloc/free pairs in a signal handler recorded"
+    ;;
+storm)
+    bump=$(cd "$P" && pwd)/libbump.so
+    lib=$(cd "$(dirname "$LIB")" && pwd)/libamrecord.so
+    rec_ok "$TMP/t.trace" -- env LD_PRELOAD="$lib:$bump" "$P/rec_threads" storm
+    read -r _ loop _ handled <"$TMP/out"
+    [ -n "$handled" ] && [ "$handled" -gt 0 ] || fail "no signal handled: $(cat "$TMP/out")"
+    valid "$TMP/t.trace"
+    text "$TMP/t.trace" >"$TMP/got"
+    SIZES="203 204" sizes "$TMP/got" >"$TMP/s"
+    read -r _ a f c _ <<<"$(sed -n 1p "$TMP/s")"
+    [ "$a $f $c" = "$loop $loop 0" ] || fail "the loop made $loop malloc/free pairs, recorded: $(sed -n 1p "$TMP/s")"
+    read -r _ ha hf _ <<<"$(sed -n 2p "$TMP/s")"
+    nested=$(sed -n 's/.*unrecorded calls  \([0-9]*\) in signal handlers.*/\1/p' "$TMP/err")
+    nested=${nested:-0}
+    [ "$ha" = "$hf" ] && [ $((ha + nested / 2)) -eq "$handled" ] && [ $((nested % 2)) -eq 0 ] ||
+        { cat "$TMP/err"; fail "$handled handler calls: $ha mallocs and $hf frees recorded, $nested calls counted unrecorded"; }
+    echo "$loop loop pairs recorded; $handled handler calls: $ha recorded, $((nested / 2)) inside the recorder (counted, not recorded)"
     ;;
 cli)
     "$AT" record >/dev/null 2>&1 && fail "record without a command succeeded"

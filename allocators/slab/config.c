@@ -57,8 +57,8 @@ void slab_config_default(struct slab_config *c)
     c->overflow = 1;
     c->idle_ms = 10000;
     c->thread_cache = 1;
-    c->magazine = 64;
-    c->depot = 4; /* why 4: allocators/slab/README.md, "Thread cache" */
+    c->magazine = 32; /* two per thread and class: 64 chunks at most, as one of 64 held before the depot */
+    c->depot = 8;     /* why 32 and 8: allocators/slab/README.md, "Thread cache" */
     c->reserve = (size_t)64 << 30;
 }
 

@@ -58,9 +58,9 @@ struct slab_config {
     long idle_ms;                  /* empty-slab idle time before release; 0 at once, -1 never; default 10000 */
     int tick_thread;               /* a background thread that releases while the process idles; default 0 */
     int thread_cache;              /* per-thread magazines; default 1 */
-    unsigned magazine;             /* chunks per magazine; default 64 */
+    unsigned magazine;             /* chunks per magazine (a thread holds two per class); default 32 */
     unsigned depot;                /* full magazines each class's depot keeps (0..256; 0 = no depot:
-                                    * magazines trade only with the class's slabs); default 4. Full
+                                    * magazines trade only with the class's slabs); default 8. Full
                                     * magazines left unused for idle_ms / 2 go back to their slabs. */
     size_t reserve;                /* virtual region size; default 64 GiB */
 };

@@ -321,8 +321,8 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.idle_ms, 10000);
     assert_int_equal(c.tick_thread, 0);
     assert_int_equal(c.thread_cache, 1);
-    assert_int_equal(c.magazine, 64);
-    assert_int_equal(c.depot, 4);
+    assert_int_equal(c.magazine, 32);
+    assert_int_equal(c.depot, 8);
     assert_int_equal(c.reserve, (size_t)64 << 30);
 
     assert_int_equal(slab_config_parse(&c,

@@ -1,8 +1,8 @@
 /* gen_sizes.c - `sizes`: one short phase per size class, each a churn of
- * fixed-size objects, so `--latency` per-phase figures give alloc/free cost by
- * size (as glibc's benchtests/bench-malloc-simple.c times malloc/free size by
- * size). A phase `size-N` fills `live` objects of
- * N bytes, replaces random ones for `ops` allocator calls, and frees them all.
+ * fixed-size objects, so the per-phase figures give alloc/free cost by size
+ * (as glibc's benchtests/bench-malloc-simple.c times malloc/free size by size).
+ * A phase `size-N` fills `live` objects of N bytes, replaces random ones for
+ * `ops` allocator calls, and frees them all.
  *   sizes = (16-byte steps to 128, then 4 per doubling to `max`)
  *           or an explicit increasing list: `sizes = 16, 24, 32, 48, 64`
  *   max   = 4K               top of the default ladder (not with `sizes`)

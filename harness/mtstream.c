@@ -1,7 +1,7 @@
 /* mtstream.c - decode a validated multi-thread trace into per-thread op streams
  * (format in mtstream.h). Two passes over the trace: the first finds the threads
- * with ops, sizes each stream and records which thread uses each id first (for
- * the slot layout); the second writes the streams. */
+ * with ops and sizes each stream, the second writes the streams; both rename
+ * objects to slots the same way (below). */
 #include "mtstream.h"
 
 #include <stdio.h>
@@ -9,21 +9,169 @@
 
 #include "os.h"
 
-/* Per-id decoding state. */
-struct idstate {
-    uint64_t seq;   /* ops on this id so far (pass 2): the version the next op waits for */
-    uint64_t slot;  /* where the id lives in the replay's slot table */
-    uint32_t last;  /* thread of the last op on the id + 1; 0 = none yet */
-    uint32_t owner; /* thread of the first op + 1 (pass 1) */
+/* ---- slots: where each object lives in the replay's slot table ----
+ *
+ * The trace's ids are reused as the writer pleases (LIFO across all threads), so
+ * indexing slots by id would make an allocation on thread A wait for a free on
+ * thread B that merely released the id: a dependency the program never had, which
+ * serialises the replay threads. So objects are renamed to slots here. A thread
+ * reuses first the slots it freed itself (newest first: no wait, warm cache
+ * lines); a thread's last RING slots are kept for it, older ones go to a shared
+ * FIFO, which a thread with none of its own takes from (oldest first: freed at
+ * least RING frees ago by their thread, so the wait it needs is nearly always
+ * already satisfied). Only then does a thread take a fresh slot, from its own
+ * run of 8, so two threads' fresh objects never share a cache line. */
+#define RING MTS_RING
+#define FRESH_RUN 8u
+
+struct slotstate {
+    uint64_t seq;  /* ops on this slot so far: the version the next op waits for */
+    uint32_t last; /* thread of the last op on it + 1; 0 = none yet */
+    uint32_t pad;
 };
+
+struct ring {
+    uint64_t *v; /* RING slots, mapped at the thread's first free */
+    uint32_t top, n;
+};
+
+struct renamer {
+    uint32_t nt;
+    uint64_t n_ids;
+    uint64_t *id_slot; /* per trace id: its object's slot */
+    struct slotstate *slot;
+    uint64_t n_slots, slot_cap;
+    struct ring *ring;    /* per trace thread */
+    uint64_t *fresh_next; /* per trace thread: next slot of its fresh run */
+    uint64_t *fifo;
+    uint64_t fifo_head, fifo_tail, fifo_cap;
+};
+
+static void rn_free(struct renamer *R)
+{
+    if (R->ring)
+        for (uint32_t t = 0; t < R->nt; t++)
+            if (R->ring[t].v)
+                os_unmap(R->ring[t].v, RING * sizeof(uint64_t));
+    os_unmap(R->id_slot, R->n_ids * sizeof(uint64_t));
+    os_unmap(R->slot, R->slot_cap * sizeof *R->slot);
+    os_unmap(R->ring, (size_t)R->nt * sizeof *R->ring);
+    os_unmap(R->fresh_next, (size_t)R->nt * sizeof(uint64_t));
+    os_unmap(R->fifo, R->fifo_cap * sizeof(uint64_t));
+    memset(R, 0, sizeof *R);
+}
+
+static int rn_init(struct renamer *R, uint32_t nt, uint64_t n_ids)
+{
+    memset(R, 0, sizeof *R);
+    R->nt = nt;
+    R->n_ids = n_ids;
+    R->slot_cap = n_ids + 64;
+    R->fifo_cap = 1024;
+    R->id_slot = os_map_lazy(n_ids * sizeof(uint64_t));
+    R->slot = os_map_lazy(R->slot_cap * sizeof *R->slot);
+    R->ring = os_map_lazy((size_t)nt * sizeof *R->ring);
+    R->fresh_next = os_map_lazy((size_t)nt * sizeof(uint64_t));
+    R->fifo = os_map_lazy(R->fifo_cap * sizeof(uint64_t));
+    if (!R->id_slot || !R->slot || !R->ring || !R->fresh_next || !R->fifo) {
+        rn_free(R);
+        return -1;
+    }
+    return 0;
+}
+
+static int rn_grow(void **p, uint64_t *cap, size_t elem)
+{
+    void *q = os_remap(*p, *cap * elem, 2 * *cap * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap *= 2;
+    return 0;
+}
+
+static int fifo_push(struct renamer *R, uint64_t slot)
+{
+    if (R->fifo_tail == R->fifo_cap) {
+        if (R->fifo_head > R->fifo_cap / 2) { /* slide down instead of growing */
+            memmove(R->fifo, R->fifo + R->fifo_head, (R->fifo_tail - R->fifo_head) * sizeof(uint64_t));
+            R->fifo_tail -= R->fifo_head;
+            R->fifo_head = 0;
+        } else if (rn_grow((void **)&R->fifo, &R->fifo_cap, sizeof(uint64_t)) != 0) {
+            return -1;
+        }
+    }
+    R->fifo[R->fifo_tail++] = slot;
+    return 0;
+}
+
+/* A freed slot goes to its thread's ring; the ring's oldest goes to the FIFO. */
+static int ring_push(struct renamer *R, uint32_t t, uint64_t slot)
+{
+    struct ring *g = &R->ring[t];
+    if (!g->v && !(g->v = os_map_lazy(RING * sizeof(uint64_t))))
+        return -1;
+    if (g->n == RING) { /* full: the oldest entry sits where the new one goes */
+        if (fifo_push(R, g->v[g->top]) != 0)
+            return -1;
+    } else {
+        g->n++;
+    }
+    g->v[g->top] = slot;
+    g->top = (g->top + 1) % RING;
+    return 0;
+}
+
+static int new_slot(struct renamer *R, uint32_t t, uint64_t *slot)
+{
+    struct ring *g = &R->ring[t];
+    if (g->n) {
+        g->top = (g->top + RING - 1) % RING;
+        g->n--;
+        *slot = g->v[g->top];
+        return 0;
+    }
+    if (R->fifo_head < R->fifo_tail) {
+        *slot = R->fifo[R->fifo_head++];
+        return 0;
+    }
+    /* Runs start at multiples of FRESH_RUN, so a multiple means "used up"
+     * (or, at 0, "none yet"): the run is taken and its first slot used at once. */
+    if (R->fresh_next[t] % FRESH_RUN == 0) {
+        R->fresh_next[t] = R->n_slots;
+        R->n_slots += FRESH_RUN;
+        while (R->n_slots > R->slot_cap)
+            if (rn_grow((void **)&R->slot, &R->slot_cap, sizeof *R->slot) != 0)
+                return -1;
+    }
+    *slot = R->fresh_next[t]++;
+    return 0;
+}
+
+/* The slot of op r, and the version it must wait for (UINT64_MAX: none). */
+static int rn_op(struct renamer *R, const struct trace_rec *r, uint64_t *slot, uint64_t *wait)
+{
+    uint32_t t = r->thread;
+    if (r->kind == TR_MALLOC || r->kind == TR_CALLOC || r->kind == TR_ALIGNED) {
+        if (new_slot(R, t, slot) != 0)
+            return -1;
+        R->id_slot[r->id] = *slot;
+    } else {
+        *slot = R->id_slot[r->id];
+    }
+    struct slotstate *st = &R->slot[*slot];
+    *wait = st->last && st->last != t + 1 ? st->seq : UINT64_MAX;
+    st->seq++;
+    st->last = t + 1;
+    return r->kind == TR_FREE ? ring_push(R, t, *slot) : 0;
+}
 
 static int short_form(const struct trace_rec *r, uint64_t slot)
 {
     return slot <= OPS_ID_MAX && (r->kind == TR_CALLOC ? r->elem : r->size) <= UINT32_MAX;
 }
 
-/* Pass 1 sizes with the id for the slot: where the id fits, the slot does too
- * (refused otherwise), so pass 2 never writes more than this. */
+/* Words of one op in its stream (with its slot already known). */
 static uint64_t op_words(const struct trace_rec *r, int short_ok)
 {
     if (!short_ok)
@@ -57,25 +205,28 @@ void mtstream_free(struct mtstream *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Pass 1 (count) and pass 2 (write) run the renaming from the same start, so
+ * both see the same slots and waits. */
 int mtstream_build(struct mtstream *m, const struct trace *t, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     uint32_t nt = t->hdr.n_threads;
     uint64_t nobj = t->hdr.n_objects ? t->hdr.n_objects : 1;
-    size_t ids_bytes = (size_t)nobj * sizeof(struct idstate);
     size_t per_thread_bytes = (size_t)nt * 2 * sizeof(uint64_t);
-    struct idstate *ids = os_map_lazy(ids_bytes);
-    uint64_t *words_of = os_map_lazy(per_thread_bytes); /* words per trace thread, then write cursor */
-    uint64_t *widx = words_of + nt;                      /* replay thread index + 1, 0 = no ops */
-    int rc = -1;
-    if (!ids || !words_of) {
-        snprintf(err, errlen, "cannot map %zu bytes to decode %llu objects", ids_bytes, (unsigned long long)nobj);
+    uint64_t *words_of = os_map_lazy(per_thread_bytes); /* words per trace thread */
+    uint64_t *widx = words_of ? words_of + nt : NULL;    /* replay thread index + 1, 0 = no ops */
+    struct renamer R;
+    int rc = -1, have_rn = 0;
+    if (!words_of || rn_init(&R, nt, nobj) != 0) {
+        snprintf(err, errlen, "cannot map memory to decode %llu objects", (unsigned long long)nobj);
         goto out;
     }
+    have_rn = 1;
 
-    /* Pass 1: threads with ops, stream sizes, first user of each id. */
+    /* Pass 1: threads with ops, and the words of each stream. */
     const uint8_t *p = trace_body(t), *end = trace_end(t);
     struct trace_rec r;
+    uint64_t slot, wait;
     while (p < end && (p = trace_decode(p, end, &r))) {
         if (r.kind == TR_THREAD_START || r.kind == TR_THREAD_EXIT) {
             words_of[r.thread] += 2;
@@ -85,13 +236,11 @@ int mtstream_build(struct mtstream *m, const struct trace *t, char *err, size_t 
             m->n_markers++;
             continue;
         }
-        struct idstate *d = &ids[r.id];
-        if (d->last && d->last != r.thread + 1)
-            words_of[r.thread] += 2; /* MTS_WAIT */
-        d->last = r.thread + 1;
-        if (!d->owner)
-            d->owner = r.thread + 1;
-        words_of[r.thread] += op_words(&r, short_form(&r, r.id));
+        if (rn_op(&R, &r, &slot, &wait) != 0) {
+            snprintf(err, errlen, "out of memory renaming objects to slots");
+            goto out;
+        }
+        words_of[r.thread] += (wait != UINT64_MAX ? 2 : 0) + op_words(&r, short_form(&r, slot));
         widx[r.thread] = 1;
     }
     for (uint32_t i = 0; i < nt; i++)
@@ -101,38 +250,12 @@ int mtstream_build(struct mtstream *m, const struct trace *t, char *err, size_t 
         snprintf(err, errlen, "%u threads have ops; multi-thread replay runs at most %u", m->n_threads, MTS_MAX_THREADS);
         goto out;
     }
-
-    /* Slot layout: each replay thread's first-used ids together, each group
-     * starting on a multiple of 8 slots (8 x 24 bytes = 3 cache lines). Ids never
-     * used get no slot. */
-    uint64_t *group = os_map_lazy((size_t)(m->n_threads + 1) * sizeof(uint64_t));
-    if (!group) {
-        snprintf(err, errlen, "out of memory decoding the trace");
-        goto out;
-    }
-    for (uint64_t i = 0; i < nobj; i++)
-        if (ids[i].owner)
-            group[widx[ids[i].owner - 1] - 1]++;
-    uint64_t next = 0;
-    for (uint32_t g = 0; g < m->n_threads; g++) {
-        uint64_t n = group[g];
-        group[g] = next;
-        next += (n + 7) & ~(uint64_t)7;
-    }
-    m->n_slots = next ? next : 1;
-    for (uint64_t i = 0; i < nobj; i++) {
-        if (ids[i].owner)
-            ids[i].slot = group[widx[ids[i].owner - 1] - 1]++;
-        ids[i].last = 0;
-    }
-    os_unmap(group, (size_t)(m->n_threads + 1) * sizeof(uint64_t));
-    /* A slot table past the short form's 29-bit field would need more ops than
-     * the stream limit allows anyway (every id needs an allocating op). */
+    m->n_slots = R.n_slots ? R.n_slots : 1;
     uint64_t total = 0;
     for (uint32_t i = 0; i < nt; i++)
         if (widx[i])
             total += words_of[i] + 2 * m->n_markers;
-    if (total > MTS_MAX_BYTES / sizeof(uint64_t) || m->n_slots > OPS_ID_MAX) {
+    if (total > MTS_MAX_BYTES / sizeof(uint64_t)) {
         snprintf(err, errlen,
                  "multi-thread traces are decoded whole, and this one needs %llu MiB of op streams for %llu "
                  "objects; the limit is %llu MiB (about 250 million ops)",
@@ -158,10 +281,16 @@ int mtstream_build(struct mtstream *m, const struct trace *t, char *err, size_t 
         struct mts_thread *w = &m->threads[widx[i] - 1];
         w->thread = i;
         w->words = cursor;
-        cursor += words_of[i] + 2 * m->n_markers; /* an upper bound: see op_words */
+        cursor += words_of[i] + 2 * m->n_markers;
     }
 
-    /* Pass 2: write the streams. */
+    /* Pass 2: the same renaming again, writing the streams. */
+    rn_free(&R);
+    if (rn_init(&R, nt, nobj) != 0) {
+        have_rn = 0;
+        snprintf(err, errlen, "cannot map memory to decode %llu objects", (unsigned long long)nobj);
+        goto out;
+    }
     uint64_t n_marker = 0;
     p = trace_body(t);
     while (p < end) {
@@ -186,23 +315,25 @@ int mtstream_build(struct mtstream *m, const struct trace *t, char *err, size_t 
             continue;
         }
         struct mts_thread *w = &m->threads[widx[r.thread] - 1];
-        struct idstate *d = &ids[r.id];
+        if (rn_op(&R, &r, &slot, &wait) != 0) {
+            snprintf(err, errlen, "out of memory renaming objects to slots");
+            goto out;
+        }
         uint64_t *q = w->words + w->n_words;
-        if (d->last && d->last != r.thread + 1) {
+        if (wait != UINT64_MAX) {
             *q++ = MTS_WAIT;
-            *q++ = d->seq;
+            *q++ = wait;
             w->dep_ops++;
         }
-        q = emit_op(q, &r, d->slot);
+        q = emit_op(q, &r, slot);
         w->n_words = (size_t)(q - w->words);
-        d->seq++;
-        d->last = r.thread + 1;
         w->ops++;
         w->count[r.kind]++;
     }
     rc = 0;
 out:
-    os_unmap(ids, ids_bytes);
+    if (have_rn)
+        rn_free(&R);
     os_unmap(words_of, per_thread_bytes);
     if (rc != 0)
         mtstream_free(m);

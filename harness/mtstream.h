@@ -6,10 +6,10 @@
  *
  *   kinds 1-5 (ops)  as in opstream.h, but the id field holds the op's *slot*
  *   MTS_WAIT (6)     word1 = the slot version the next op must wait for: the op's
- *                    object id was last used by another thread (a cross-thread
- *                    free or realloc, or an id reused after another thread freed
- *                    it). Every op bumps its slot's version by one, so version
- *                    v means "the first v ops on this slot have happened".
+ *                    slot was last used by another thread (a cross-thread free or
+ *                    realloc, or a slot another thread freed, reused from the
+ *                    shared pool). Every op bumps its slot's version by one, so
+ *                    version v means "the first v ops on this slot have happened".
  *   MTS_LONG (7)     an op whose slot or sizes do not fit the short form:
  *                    op kind in bits 3-5; word1 = slot, word2 = size (calloc: element
  *                    size), word3 = nmemb (calloc) or alignment (aligned), else 0
@@ -17,10 +17,10 @@
  *                    start and exit records, and every marker (phase, idle), which
  *                    is copied into every stream because markers are barriers
  *
- * Slots: one per object id, but laid out so that the ids a thread uses first are
- * contiguous and start on a fresh cache line. With the writer's dense ids,
- * threads' objects interleave in id space; a flat table would put two threads'
- * objects on one cache line, and every op would bounce it between cores.
+ * Slots are not the trace's ids: objects are renamed so that a thread reuses the
+ * slots it freed itself, and takes fresh ones in runs of its own (mtstream.c says
+ * why: the writer's id reuse would otherwise chain the threads together, and a
+ * flat table would put two threads' objects on one cache line).
  *
  * The whole trace is decoded up front (no chunks, unlike the single-thread
  * engine): at most MTS_MAX_BYTES of streams and MTS_MAX_THREADS replay threads;
@@ -37,6 +37,7 @@
 #define MTS_WAIT 6u
 #define MTS_LONG 7u
 
+#define MTS_RING 4096u /* freed slots a thread keeps for itself (mtstream.c) */
 #define MTS_MAX_THREADS 1024u                 /* trace threads with ops */
 #define MTS_MAX_BYTES ((uint64_t)4 << 30)     /* all streams together: 4 GiB */
 

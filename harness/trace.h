@@ -240,6 +240,7 @@ struct trace_writer {
     size_t id_cap, id_used;
     uint32_t n_objects, n_threads;
     uint64_t n_records, n_ops;
+    int zstd_level; /* for .zst output; 0 = 9 */
     char err[TRACE_ERR_LEN];
 };
 

@@ -392,7 +392,7 @@ int tw_write_file(struct trace_writer *w, const char *path)
             werr(w, "out of memory compressing");
             return -1;
         }
-        size_t zn = ZSTD_compress(z.data, bound, out.data, out.len, 9);
+        size_t zn = ZSTD_compress(z.data, bound, out.data, out.len, w->zstd_level ? w->zstd_level : 9);
         if (ZSTD_isError(zn)) {
             werr(w, "zstd: %s", ZSTD_getErrorName(zn));
             membuf_free(&out);

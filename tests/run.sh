@@ -99,7 +99,7 @@ done
 
 # The LD_PRELOAD recorder (build/lib/libamrecord.so, `allocmark-trace record`): known
 # call sequences recorded exactly, threads, fork, exit paths, signals, python3.
-for t in exports calls realloc aligned _exit idle threads fork exit-thread signal storm cli python3 heaptrack; do
+for t in exports calls realloc aligned _exit idle threads fork exit-thread signal storm cli python3 sqlite3 heaptrack; do
     check "record/$t" tests/record/test_record.sh "$B" "$t"
 done
 

@@ -19,6 +19,7 @@
 #                recorded, every handler call recorded or counted as unrecorded
 #   cli          usage errors, a command that cannot run, a command killed by a signal
 #   python3      /usr/bin/python3 (json), single and 4 threads: the traces validate
+#   sqlite3      sqlite3 on an in-memory database: the trace validates
 #   heaptrack    import-heaptrack: a hand-written heaptrack file, line by line; and a
 #                real `heaptrack --raw` recording of rec_seq (if heaptrack is installed)
 set -u
@@ -303,6 +304,27 @@ print("done")
     grep -q "threads             5 declared, 5 with ops; 4 starts, 4 exits" "$TMP/info" ||
         { cat "$TMP/info"; fail "python3 with 4 threads: not 5 threads in the trace"; }
     echo "python3, 4 threads (PYTHONMALLOC=malloc): $(sed -n 's/^records *//p' "$TMP/info"), valid"
+    ;;
+sqlite3)
+    command -v sqlite3 >/dev/null || fail "no sqlite3 (Debian package sqlite3)"
+    {
+        echo "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, pad TEXT);"
+        echo "BEGIN;"
+        for i in $(seq 1 3000); do echo "INSERT INTO t (k, pad) VALUES ('k$((i % 50))', hex(zeroblob($((i % 200)))));"; done
+        echo "COMMIT;"
+        echo "CREATE INDEX t_k ON t (k);"
+        echo "SELECT count(*), sum(length(pad)) FROM t;"
+        echo "DELETE FROM t WHERE id % 3 = 0;"
+        echo "SELECT k, count(*) FROM t GROUP BY k ORDER BY k LIMIT 1;"
+    } >"$TMP/load.sql"
+    want=$(sqlite3 :memory: <"$TMP/load.sql") || fail "sqlite3 without the recorder failed"
+    rec_ok "$TMP/t.trace.zst" -- sh -c "exec sqlite3 :memory: <'$TMP/load.sql'"
+    [ "$(cat "$TMP/out")" = "$want" ] || fail "sqlite3 printed '$(cat "$TMP/out")', expected '$want'"
+    valid "$TMP/t.trace.zst"
+    ops=$(sed -n 's/.*valid ([0-9]* records, \([0-9]*\) ops)/\1/p' "$TMP/val")
+    [ "$ops" -gt 10000 ] || fail "only $ops ops recorded from sqlite3"
+    grep -q "(pid [0-9]*, /usr/bin/sqlite3)" "$TMP/err" || { cat "$TMP/err"; fail "OUT is not sqlite3's trace (sh exec'd it)"; }
+    echo "sqlite3 (exec'd by sh): $ops ops, valid"
     ;;
 heaptrack)
     cat >"$TMP/h.raw" <<'EOT'

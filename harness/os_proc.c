@@ -12,38 +12,53 @@
 
 #include "os_proc.h"
 
+static volatile pid_t g_child;
+
+/* SIGTERM or SIGHUP to us: pass it on to the command, and go on waiting. */
+static void forward(int sig)
+{
+    if (g_child > 0)
+        kill(g_child, sig);
+}
+
 int os_spawn_wait(char *const argv[], pid_t *pid, int *status)
 {
     fflush(NULL);
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+    struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward }, old_int, old_quit, old_term,
+                     old_hup;
     sigemptyset(&ign.sa_mask);
+    sigemptyset(&fwd.sa_mask);
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
     pid_t p = fork();
-    if (p < 0) {
-        int e = errno;
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGQUIT, &old_quit, NULL);
-        errno = e;
-        return -1;
-    }
     if (p == 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "allocmark-trace record: %s: cannot run: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    *pid = p;
     int st, rc = 0;
-    while (waitpid(p, &st, 0) < 0)
-        if (errno != EINTR) {
-            rc = -1;
-            break;
-        }
+    if (p < 0) {
+        rc = -1;
+    } else {
+        *pid = g_child = p;
+        while (waitpid(p, &st, 0) < 0)
+            if (errno != EINTR) {
+                rc = -1;
+                break;
+            }
+        g_child = 0;
+    }
     int e = errno;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     errno = e;
     if (rc == 0)
         *status = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);

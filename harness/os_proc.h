@@ -8,8 +8,9 @@
 #include <sys/types.h>
 
 /* Run argv (PATH searched) with the current environment, and wait for it.
- * SIGINT and SIGQUIT are ignored while waiting (as system() does), so ^C stops
- * the command and the caller still gets to finish its work. *pid is the child's
+ * SIGINT and SIGQUIT are ignored while waiting (as system() does), and SIGTERM
+ * and SIGHUP are passed on to the command, so ^C or a kill stops the command and
+ * the caller still gets to finish its work (and clean up). *pid is the child's
  * pid; *status its exit code (127 when it could not be run), or -signal when a
  * signal killed it. Returns 0, or -1 with errno when fork or waitpid failed. */
 int os_spawn_wait(char *const argv[], pid_t *pid, int *status);

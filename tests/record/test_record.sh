@@ -17,7 +17,8 @@
 #   storm        a timer signal every 200 us whose handler allocates, over a malloc/free
 #                loop (on libbump.so, an async-signal-safe malloc): every loop op
 #                recorded, every handler call recorded or counted as unrecorded
-#   cli          usage errors, a command that cannot run, a command killed by a signal
+#   cli          usage errors, a command that cannot run, a command killed by a signal,
+#                SIGTERM to record itself (passed on; the trace is still written)
 #   python3      /usr/bin/python3 (json), single and 4 threads: the traces validate
 #   sqlite3      sqlite3 on an in-memory database: the trace validates
 #   heaptrack    import-heaptrack: a hand-written heaptrack file, line by line; and a
@@ -276,7 +277,17 @@ cli)
     valid "$TMP/k.trace"
     rec "$TMP/no-dir/t.trace" -- "$P/rec_seq" calls
     [ "$rc" -eq 1 ] || fail "an unwritable OUT: status $rc, expected 1"
-    echo "usage errors: 1; cannot run: 127; SIGKILL: 137 (trace valid); unwritable OUT: 1"
+    # SIGTERM to record goes on to the command; record still writes the trace and cleans up.
+    "$AT" record -o "$TMP/term.trace" --raw-dir "$TMP/raw" -- /bin/sh -c 'exec sleep 30' >/dev/null 2>"$TMP/err" &
+    pid=$!
+    sleep 0.5
+    kill -TERM $pid
+    rc=0
+    wait $pid || rc=$?
+    [ "$rc" -eq 143 ] || { cat "$TMP/err"; fail "SIGTERM to record: status $rc, expected 143"; }
+    valid "$TMP/term.trace"
+    [ -z "$(ls -A "$TMP/raw")" ] || fail "raw logs left in $TMP/raw: $(ls "$TMP/raw")"
+    echo "usage errors: 1; cannot run: 127; SIGKILL: 137 (trace valid); unwritable OUT: 1; SIGTERM to record: 143, trace valid, raw logs removed"
     ;;
 python3)
     PY=/usr/bin/python3

@@ -211,17 +211,19 @@ static int next_chunk_masked(struct rec_thread *t)
 static void thread_exit(void *arg)
 {
     struct rec_thread *t = &rec_self;
+    sigset_t all, old;
+    sigfillset(&all);
     if (++t->dtor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
         /* Come back in the next round: other keys' destructors may still free. */
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         uint8_t b = t->busy;
         t->busy = BUSY_INTERNAL;
         pthread_setspecific(g_key, arg);
         t->busy = b;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         return;
     }
     rec_put(RAW_THREAD_EXIT, 0, 0, 0);
-    sigset_t all, old;
-    sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     t->busy = BUSY_INTERNAL;
     if (t->chunk)

@@ -312,7 +312,10 @@ print("done")
     [ "$(cat "$TMP/out")" = "done" ] || fail "python3 threads printed '$(cat "$TMP/out")'"
     valid "$TMP/mt.trace.zst"
     "$AT" info "$TMP/mt.trace.zst" >"$TMP/info"
-    grep -q "threads             5 declared, 5 with ops; 4 starts, 4 exits" "$TMP/info" ||
+    # CPython's threads are detached and join() returns before the thread's key
+    # destructors have run, so a thread may still be ending when the process exits:
+    # its exit record is then (rightly) missing.
+    grep -qE "threads             5 declared, 5 with ops; 4 starts, [0-4] exits" "$TMP/info" ||
         { cat "$TMP/info"; fail "python3 with 4 threads: not 5 threads in the trace"; }
     echo "python3, 4 threads (PYTHONMALLOC=malloc): $(sed -n 's/^records *//p' "$TMP/info"), valid"
     ;;

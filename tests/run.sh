@@ -103,6 +103,10 @@ for t in exports calls realloc aligned _exit idle threads fork exit-thread signa
     check "record/$t" tests/record/test_record.sh "$B" "$t"
 done
 
+# The traces shipped in workloads/ (the recorded ones are re-recorded by
+# workloads/record/*.sh, never here) must stay valid.
+check workloads/validate "$B/bin/allocmark-trace" validate workloads/*.trace workloads/*.trace.zst
+
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"
 check "fuzz_trace (${FUZZ_SECONDS}s)" "$B/fuzz/fuzz_trace" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \

@@ -59,6 +59,51 @@ static inline int gen_file_to_trace(const char *spec_path, double scale, struct 
     return gen_text_to_trace(base ? base + 1 : spec_path, text, scale, t, s, err);
 }
 
+/* Generate or fail the test, naming the spec. */
+static inline void gen_must(const char *name, const char *text, double scale, struct trace *t, struct trace_summary *s)
+{
+    char err[SPEC_ERR_LEN];
+    if (gen_text_to_trace(name, text, scale, t, s, err) != 0)
+        fail_msg("%s: %s", name, err);
+}
+
+/* The spec must be refused with `message` in the error (file:line: key: reason). */
+static inline void gen_expect_error(const char *text, const char *message)
+{
+    struct trace t;
+    struct trace_summary s;
+    char err[SPEC_ERR_LEN] = "";
+    if (gen_text_to_trace("bad.wl", text, 0.01, &t, &s, err) == 0) {
+        trace_close(&t);
+        fail_msg("accepted: %s", text);
+    }
+    if (!strstr(err, message))
+        fail_msg("spec:\n%s\nexpected `%s` in: %s", text, message, err);
+}
+
+/* Each spec (without a seed line) with seed 7 twice gives the same bytes, and
+ * with seed 8 other bytes. */
+static inline void gen_check_determinism(const char *const *specs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char text[1024];
+        struct trace a, b, c;
+        struct trace_summary s;
+        snprintf(text, sizeof text, "%sseed = 7\n", specs[i]);
+        gen_must("det-a", text, 1, &a, &s);
+        gen_must("det-b", text, 1, &b, &s);
+        snprintf(text, sizeof text, "%sseed = 8\n", specs[i]);
+        gen_must("det-c", text, 1, &c, &s);
+        assert_int_equal(a.size, b.size);
+        assert_memory_equal(a.data, b.data, a.size);
+        if (a.size == c.size && memcmp(a.data, c.data, a.size) == 0)
+            fail_msg("seed 8 gave the same trace as seed 7: %s", specs[i]);
+        trace_close(&a);
+        trace_close(&b);
+        trace_close(&c);
+    }
+}
+
 /* Call fn(rec, arg) on every record of an opened, validated trace. */
 static inline void trace_each(const struct trace *t, void (*fn)(const struct trace_rec *, void *), void *arg)
 {

@@ -169,39 +169,26 @@ static void test_dist_shape(void **state)
 
 /* ---- spec errors: the file, the line and the reason ---- */
 
-static void expect_error(const char *text, const char *message)
-{
-    struct trace t;
-    struct trace_summary s;
-    char err[SPEC_ERR_LEN] = "";
-    if (gen_text_to_trace("bad.wl", text, 0.01, &t, &s, err) == 0) {
-        trace_close(&t);
-        fail_msg("accepted: %s", text);
-    }
-    if (!strstr(err, message))
-        fail_msg("spec:\n%s\nexpected `%s` in: %s", text, message, err);
-}
-
 static void test_spec_errors(void **state)
 {
     (void)state;
-    expect_error("generator = nosuch\n", "bad.wl:1: generator: unknown generator `nosuch` (known: kvserver");
-    expect_error("# no generator\nlive = 5\n", "bad.wl: missing required key `generator`");
-    expect_error("generator = churn\nops = 5 parsecs\n", "bad.wl:2: ops: `5 parsecs` is not a whole count");
-    expect_error("generator = churn\n\nlive = -20\n", "bad.wl:3: live: `-20`: must not be negative");
-    expect_error("generator = churn\nlive = 0\n", "bad.wl:2: live: 0 is below the minimum 1");
-    expect_error("generator = churn\nsize = uniform 64..16\n", "bad.wl:2: size: `uniform 64..16`: the range's low end");
-    expect_error("generator = churn\nsize = normal 5\n", "bad.wl:2: size: `normal 5`: unknown distribution");
-    expect_error("generator = churn\nlives = 5\n", "bad.wl:2: lives: unknown key for generator churn");
-    expect_error("generator = churn\nlive = 5\nlive = 6\n", "bad.wl:3: live: given twice (first on line 2)");
-    expect_error("generator = churn\n[churn]\n", "bad.wl:2: sections ([churn]) are not used");
-    expect_error("generator = churn\njust words\n", "bad.wl:2: not a `key = value` line");
-    expect_error("generator = churn\nscale = -1\n", "bad.wl:2: scale: `-1`: must not be negative");
-    expect_error("generator = burst\nfree_order = sideways\n", "bad.wl:2: free_order: `sideways`: expected fifo");
-    expect_error("generator = burst\nidle = 5\n", "bad.wl:2: idle: `5` is not a duration with its unit");
+    gen_expect_error("generator = nosuch\n", "bad.wl:1: generator: unknown generator `nosuch` (known: kvserver");
+    gen_expect_error("# no generator\nlive = 5\n", "bad.wl: missing required key `generator`");
+    gen_expect_error("generator = churn\nops = 5 parsecs\n", "bad.wl:2: ops: `5 parsecs` is not a whole count");
+    gen_expect_error("generator = churn\n\nlive = -20\n", "bad.wl:3: live: `-20`: must not be negative");
+    gen_expect_error("generator = churn\nlive = 0\n", "bad.wl:2: live: 0 is below the minimum 1");
+    gen_expect_error("generator = churn\nsize = uniform 64..16\n", "bad.wl:2: size: `uniform 64..16`: the range's low end");
+    gen_expect_error("generator = churn\nsize = normal 5\n", "bad.wl:2: size: `normal 5`: unknown distribution");
+    gen_expect_error("generator = churn\nlives = 5\n", "bad.wl:2: lives: unknown key for generator churn");
+    gen_expect_error("generator = churn\nlive = 5\nlive = 6\n", "bad.wl:3: live: given twice (first on line 2)");
+    gen_expect_error("generator = churn\n[churn]\n", "bad.wl:2: sections ([churn]) are not used");
+    gen_expect_error("generator = churn\njust words\n", "bad.wl:2: not a `key = value` line");
+    gen_expect_error("generator = churn\nscale = -1\n", "bad.wl:2: scale: `-1`: must not be negative");
+    gen_expect_error("generator = burst\nfree_order = sideways\n", "bad.wl:2: free_order: `sideways`: expected fifo");
+    gen_expect_error("generator = burst\nidle = 5\n", "bad.wl:2: idle: `5` is not a duration with its unit");
     char long_line[400];
     snprintf(long_line, sizeof long_line, "generator = churn\ndescription = %0300d\n", 0);
-    expect_error(long_line, "bad.wl:2: line longer than 199 characters");
+    gen_expect_error(long_line, "bad.wl:2: line longer than 199 characters");
     /* a long value may continue on indented lines */
     struct trace t;
     struct trace_summary s;

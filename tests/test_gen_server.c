@@ -19,13 +19,6 @@ static int setup(void **state)
     return scratch_dir_make("gen-server");
 }
 
-static void must_gen(const char *name, const char *text, struct trace *t, struct trace_summary *s)
-{
-    char err[SPEC_ERR_LEN];
-    if (gen_text_to_trace(name, text, 1.0, t, s, err) != 0)
-        fail_msg("%s: %s", name, err);
-}
-
 /* ---- every shipped spec, smoke scale ---- */
 
 static void test_shipped(void **state)
@@ -57,22 +50,7 @@ static const char *const small_specs[] = {
 static void test_determinism(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof small_specs / sizeof small_specs[0]; i++) {
-        char text[512];
-        struct trace a, b, c;
-        struct trace_summary s;
-        snprintf(text, sizeof text, "%sseed = 7\n", small_specs[i]);
-        must_gen("det-a", text, &a, &s);
-        must_gen("det-b", text, &b, &s);
-        snprintf(text, sizeof text, "%sseed = 8\n", small_specs[i]);
-        must_gen("det-c", text, &c, &s);
-        assert_int_equal(a.size, b.size);
-        assert_memory_equal(a.data, b.data, a.size);
-        assert_true(a.size != c.size || memcmp(a.data, c.data, a.size) != 0);
-        trace_close(&a);
-        trace_close(&b);
-        trace_close(&c);
-    }
+    gen_check_determinism(small_specs, sizeof small_specs / sizeof small_specs[0]);
 }
 
 /* ---- kvserver ---- */
@@ -114,7 +92,7 @@ static void test_kvserver(void **state)
     (void)state;
     struct trace t;
     struct trace_summary s;
-    must_gen("kv2", KV_SPEC("2"), &t, &s);
+    gen_must("kv2", KV_SPEC("2"), 1, &t, &s);
     struct kv_walk w = {.size = calloc(s.n_objects, sizeof(uint64_t))};
     assert_non_null(w.size);
     trace_each(&t, kv_rec, &w);
@@ -131,13 +109,13 @@ static void test_kvserver(void **state)
     free(w.size);
     trace_close(&t);
 
-    must_gen("kv1", KV_SPEC("1"), &t, &s);
+    gen_must("kv1", KV_SPEC("1"), 1, &t, &s);
     assert_int_equal(s.cross_thread_frees, 0);
     assert_int_equal(s.threads_used, 1);
     trace_close(&t);
 
     /* random eviction keeps the same bounds */
-    must_gen("kvr", KV_SPEC("3") "eviction = random\n", &t, &s);
+    gen_must("kvr", KV_SPEC("3") "eviction = random\n", 1, &t, &s);
     struct kv_walk r = {.size = calloc(s.n_objects, sizeof(uint64_t))};
     assert_non_null(r.size);
     trace_each(&t, kv_rec, &r);
@@ -155,7 +133,7 @@ static void test_larson(void **state)
     (void)state;
     struct trace t;
     struct trace_summary s;
-    must_gen("larson", "generator = larson\nthreads = 4\nslots = 300\nops = 100000\nrounds = 10\n", &t, &s);
+    gen_must("larson", "generator = larson\nthreads = 4\nslots = 300\nops = 100000\nrounds = 10\n", 1, &t, &s);
     assert_int_equal(s.threads_used, 4);
     assert_int_equal(s.peak_live_objects, 4 * 300);
     /* warm-up by thread 0 for arrays 1..3, then about one array's worth per handoff */
@@ -164,14 +142,14 @@ static void test_larson(void **state)
     assert_true(s.max_size <= 1000);
     trace_close(&t);
 
-    must_gen("larson-new", "generator = larson\nthreads = 2\nslots = 100\nops = 20000\nrounds = 6\nhandoff = new-thread\n",
-             &t, &s);
+    gen_must("larson-new", "generator = larson\nthreads = 2\nslots = 100\nops = 20000\nrounds = 6\nhandoff = new-thread\n",
+             1, &t, &s);
     assert_int_equal(s.threads_used, 1 + 6 * 2); /* the main thread and one per array per round */
     assert_int_equal(s.count[TR_THREAD_EXIT], 6 * 2);
     assert_true(s.cross_thread_frees >= 2 * 100);
     trace_close(&t);
 
-    must_gen("larson-1", "generator = larson\nthreads = 1\nslots = 100\nops = 20000\n", &t, &s);
+    gen_must("larson-1", "generator = larson\nthreads = 1\nslots = 100\nops = 20000\n", 1, &t, &s);
     assert_int_equal(s.cross_thread_frees, 0);
     trace_close(&t);
 }
@@ -200,8 +178,8 @@ static void test_prodcons(void **state)
     (void)state;
     struct trace t;
     struct trace_summary s;
-    must_gen("pc", "generator = prodcons\nproducers = 2\nconsumers = 3\nmessages = 50000\ndepth = 500\nbatch = 40\n",
-             &t, &s);
+    gen_must("pc", "generator = prodcons\nproducers = 2\nconsumers = 3\nmessages = 50000\ndepth = 500\nbatch = 40\n",
+             1, &t, &s);
     struct pc_walk w = {.producers = 2};
     trace_each(&t, pc_rec, &w);
     assert_int_equal(s.count[TR_MALLOC], 50000);
@@ -213,7 +191,7 @@ static void test_prodcons(void **state)
     assert_int_equal(s.threads_used, 5);
     trace_close(&t);
 
-    must_gen("pc1", "generator = prodcons\nmessages = 3000\ndepth = 1\n", &t, &s);
+    gen_must("pc1", "generator = prodcons\nmessages = 3000\ndepth = 1\n", 1, &t, &s);
     assert_int_equal(s.cross_thread_frees, 3000);
     assert_int_equal(s.peak_live_objects, 1);
     trace_close(&t);
@@ -244,17 +222,8 @@ static void test_bad_params(void **state)
         {"generator = prodcons\ndepth = 0\n", "bad.wl:2: depth: 0 is below the minimum 1"},
         {"generator = prodcons\nsize = lognormal 0,1 clamped 16..4K\n", "bad.wl:2: size: "},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct trace t;
-        struct trace_summary s;
-        char err[SPEC_ERR_LEN];
-        if (gen_text_to_trace("bad.wl", cases[i].text, 1.0, &t, &s, err) == 0) {
-            trace_close(&t);
-            fail_msg("accepted: %s", cases[i].text);
-        }
-        if (!strstr(err, cases[i].want))
-            fail_msg("case %zu: got `%s`, want `%s`", i, err, cases[i].want);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        gen_expect_error(cases[i].text, cases[i].want);
 }
 
 int main(void)

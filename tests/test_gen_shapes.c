@@ -21,13 +21,6 @@ static int setup(void **state)
     return scratch_dir_make("gen-shapes");
 }
 
-static void must_gen(const char *name, const char *text, double scale, struct trace *t, struct trace_summary *s)
-{
-    char err[SPEC_ERR_LEN];
-    if (gen_text_to_trace(name, text, scale, t, s, err) != 0)
-        fail_msg("%s: %s", name, err);
-}
-
 /* The walkers below follow live objects by the trace's (dense) ids. */
 static uint64_t *id_table(const struct trace *t)
 {
@@ -75,23 +68,7 @@ static const char *const small_specs[] = {
 static void test_determinism(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof small_specs / sizeof small_specs[0]; i++) {
-        char text[512];
-        struct trace a, b, c;
-        struct trace_summary s;
-        snprintf(text, sizeof text, "%sseed = 7\n", small_specs[i]);
-        must_gen("det-a", text, 1, &a, &s);
-        must_gen("det-b", text, 1, &b, &s);
-        snprintf(text, sizeof text, "%sseed = 8\n", small_specs[i]);
-        must_gen("det-c", text, 1, &c, &s);
-        assert_int_equal(a.size, b.size);
-        assert_memory_equal(a.data, b.data, a.size);
-        if (a.size == c.size && memcmp(a.data, c.data, a.size) == 0)
-            fail_msg("seed 8 gave the same trace as seed 7: %s", small_specs[i]);
-        trace_close(&a);
-        trace_close(&b);
-        trace_close(&c);
-    }
+    gen_check_determinism(small_specs, sizeof small_specs / sizeof small_specs[0]);
 }
 
 /* ---- fragment ---- */
@@ -154,7 +131,7 @@ static void check_holes(const char *pattern, uint64_t (*kept)(uint64_t))
              pattern);
     struct trace t;
     struct trace_summary s;
-    must_gen("frag", text, 1, &t, &s);
+    gen_must("frag", text, 1, &t, &s);
     struct frag_walk w = {.size = id_table(&t), .phase = 3, .min_large = UINT64_MAX, .expect_kept = kept};
     trace_each(&t, frag_rec, &w);
     assert_int_equal(w.rounds, 3);
@@ -204,7 +181,7 @@ static void test_fragment_shift(void **state)
     (void)state;
     struct trace t;
     struct trace_summary s;
-    must_gen("shift", "generator = fragment\nmode = shift\nlive = 1M\nsize = uniform 64..256\ngrowth = 2\nsteps = 4\n"
+    gen_must("shift", "generator = fragment\nmode = shift\nlive = 1M\nsize = uniform 64..256\ngrowth = 2\nsteps = 4\n"
                       "ops = 200k\n",
              1, &t, &s);
     struct shift_walk w = {.size = id_table(&t), .bound = 1 << 20, .step = -1};
@@ -251,7 +228,7 @@ static void test_idle(void **state)
     /* scale 0.5: 4 cycles become 2, 2s becomes 1000 ms; the 4M peak does not scale */
     struct trace t;
     struct trace_summary s;
-    must_gen("idle", "generator = idle\npeak = 4M\nsize = uniform 16..1K\nkeep = 15%\nidle = 2s\ncycles = 4\n", 0.5, &t,
+    gen_must("idle", "generator = idle\npeak = 4M\nsize = uniform 16..1K\nkeep = 15%\nidle = 2s\ncycles = 4\n", 0.5, &t,
              &s);
     struct idle_walk w = {.size = id_table(&t)};
     trace_each(&t, idle_rec, &w);
@@ -319,7 +296,7 @@ static void test_realloc_buffers(void **state)
     (void)state;
     struct trace t;
     struct trace_summary s;
-    must_gen("realloc", "generator = realloc\nbuffers = 3000\nbuilding = 100\nfinished = 200\nfinal = fixed 5000\n"
+    gen_must("realloc", "generator = realloc\nbuffers = 3000\nbuilding = 100\nfinished = 200\nfinal = fixed 5000\n"
                         "doubling = 50%\ninitial = 16\nstep = uniform 16..256\nshrink = 50%\n",
              1, &t, &s);
     struct re_walk w = {.size = id_table(&t), .shrunk = id_table(&t)};
@@ -367,7 +344,7 @@ static void check_sizes(const char *text, const uint64_t *expect, int n)
 {
     struct trace t;
     struct trace_summary s;
-    must_gen("sizes", text, 1, &t, &s);
+    gen_must("sizes", text, 1, &t, &s);
     struct sizes_walk w = {0};
     trace_each(&t, sizes_rec, &w);
     assert_int_equal(w.n_phases, n);
@@ -420,7 +397,7 @@ static void test_aligned(void **state)
     struct trace t;
     struct trace_summary s;
     /* 100k allocations: the sd of a 30% share is 0.15%; the tolerance, 1%, is ~7 sd */
-    must_gen("aligned", "generator = aligned\nlive = 1000\nops = 198k\naligned_share = 30%\ncalloc_share = 10%\n"
+    gen_must("aligned", "generator = aligned\nlive = 1000\nops = 198k\naligned_share = 30%\ncalloc_share = 10%\n"
                         "align = 16..4K\n",
              1, &t, &s);
     struct al_walk w = {.lo = 16, .hi = 4096};
@@ -433,7 +410,7 @@ static void test_aligned(void **state)
         assert_true(w.by_log2[k] > w.aligned / 9 * 0.9 && w.by_log2[k] < w.aligned / 9 * 1.1);
     trace_close(&t);
 
-    must_gen("aligned-list", "generator = aligned\nlive = 100\nops = 10k\naligned_share = 50%\nalign = 64, 2M\n", 1, &t,
+    gen_must("aligned-list", "generator = aligned\nlive = 100\nops = 10k\naligned_share = 50%\nalign = 64, 2M\n", 1, &t,
              &s);
     struct al_walk l = {.lo = 64, .hi = 2 << 20};
     trace_each(&t, al_rec, &l);
@@ -445,50 +422,37 @@ static void test_aligned(void **state)
 
 /* ---- bad parameters: file, line, reason ---- */
 
-static void expect_error(const char *text, const char *message)
-{
-    struct trace t;
-    struct trace_summary s;
-    char err[SPEC_ERR_LEN] = "";
-    if (gen_text_to_trace("bad.wl", text, 0.01, &t, &s, err) == 0) {
-        trace_close(&t);
-        fail_msg("accepted: %s", text);
-    }
-    if (!strstr(err, message))
-        fail_msg("spec:\n%s\nexpected `%s` in: %s", text, message, err);
-}
-
 static void test_bad_params(void **state)
 {
     (void)state;
-    expect_error("generator = idle\nkeep = 150%\n", "bad.wl:2: keep: 1.5 is outside 0..1");
-    expect_error("generator = idle\n\nidle = 0ms\n", "bad.wl:3: idle: must be above 0ms");
-    expect_error("generator = idle\nidle = 3\n", "bad.wl:2: idle: `3` is not a duration with its unit");
-    expect_error("generator = aligned\nalign = 48\n", "bad.wl:2: align: 48 is not a power of two");
-    expect_error("generator = aligned\nalign = 64, 96\n", "bad.wl:2: align: 96 is not a power of two");
-    expect_error("generator = aligned\nalign = 16..3000\n", "bad.wl:2: align: `16..3000`: both ends must be powers");
-    expect_error("generator = aligned\nalign = 4..64\n", "bad.wl:2: align: `4..64`: must lie within 8..1G");
-    expect_error("generator = aligned\nalign = 2G\n", "bad.wl:2: align: 2G is outside 8..1073741824");
-    expect_error("generator = aligned\naligned_share = 80%\ncalloc_share = 30%\n",
+    gen_expect_error("generator = idle\nkeep = 150%\n", "bad.wl:2: keep: 1.5 is outside 0..1");
+    gen_expect_error("generator = idle\n\nidle = 0ms\n", "bad.wl:3: idle: must be above 0ms");
+    gen_expect_error("generator = idle\nidle = 3\n", "bad.wl:2: idle: `3` is not a duration with its unit");
+    gen_expect_error("generator = aligned\nalign = 48\n", "bad.wl:2: align: 48 is not a power of two");
+    gen_expect_error("generator = aligned\nalign = 64, 96\n", "bad.wl:2: align: 96 is not a power of two");
+    gen_expect_error("generator = aligned\nalign = 16..3000\n", "bad.wl:2: align: `16..3000`: both ends must be powers");
+    gen_expect_error("generator = aligned\nalign = 4..64\n", "bad.wl:2: align: `4..64`: must lie within 8..1G");
+    gen_expect_error("generator = aligned\nalign = 2G\n", "bad.wl:2: align: 2G is outside 8..1073741824");
+    gen_expect_error("generator = aligned\naligned_share = 80%\ncalloc_share = 30%\n",
                  "bad.wl:3: calloc_share: aligned_share + calloc_share is above 100%");
-    expect_error("generator = sizes\nsizes = ,\n", "bad.wl:2: sizes: the list is empty");
-    expect_error("generator = sizes\nsizes =\n", "bad.wl:2: sizes: empty value");
-    expect_error("generator = sizes\nsizes = 64, 32\n", "bad.wl:2: sizes: 32: the list must be in increasing order");
-    expect_error("generator = sizes\nsizes = 64, 0\n", "bad.wl:2: sizes: 0 is outside 1..");
-    expect_error("generator = sizes\nsizes = 64, lots\n", "bad.wl:2: sizes: `lots` is not a size");
-    expect_error("generator = sizes\nsizes = 64\nmax = 1K\n", "bad.wl:3: max: give either `sizes`");
-    expect_error("generator = fragment\nlarge = uniform 64..1K\n", "bad.wl:2: large: its smallest size (64) must be above");
+    gen_expect_error("generator = sizes\nsizes = ,\n", "bad.wl:2: sizes: the list is empty");
+    gen_expect_error("generator = sizes\nsizes =\n", "bad.wl:2: sizes: empty value");
+    gen_expect_error("generator = sizes\nsizes = 64, 32\n", "bad.wl:2: sizes: 32: the list must be in increasing order");
+    gen_expect_error("generator = sizes\nsizes = 64, 0\n", "bad.wl:2: sizes: 0 is outside 1..");
+    gen_expect_error("generator = sizes\nsizes = 64, lots\n", "bad.wl:2: sizes: `lots` is not a size");
+    gen_expect_error("generator = sizes\nsizes = 64\nmax = 1K\n", "bad.wl:3: max: give either `sizes`");
+    gen_expect_error("generator = fragment\nlarge = uniform 64..1K\n", "bad.wl:2: large: its smallest size (64) must be above");
     /* with `large` defaulted, the message points at `small` */
-    expect_error("generator = fragment\nsmall = uniform 16..1K\n", "bad.wl:2: small: its largest size (1024) must be below");
-    expect_error("generator = fragment\npattern = random 100%\n", "bad.wl:2: pattern: `random` takes the share freed");
-    expect_error("generator = fragment\npattern = runs 0\n", "bad.wl:2: pattern: `runs` takes");
-    expect_error("generator = fragment\npattern = zigzag\n", "bad.wl:2: pattern: `zigzag`: expected `alternate`");
-    expect_error("generator = fragment\nmode = sideways\n", "bad.wl:2: mode: `sideways`: expected `holes` or `shift`");
-    expect_error("generator = fragment\nmode = shift\nfill = 1M\n", "bad.wl:3: fill: unknown key for generator fragment");
-    expect_error("generator = fragment\nmode = shift\ngrowth = 0.5\n", "bad.wl:3: growth: 0.5 is outside 1..16");
-    expect_error("generator = realloc\ndoubling = 2\n", "bad.wl:2: doubling: 2 is outside 0..1");
-    expect_error("generator = realloc\nfinal = uniform 16..200T\n", "bad.wl:2: final");
-    expect_error("generator = realloc\nbuilding = 0\n", "bad.wl:2: building: 0 is below the minimum 1");
+    gen_expect_error("generator = fragment\nsmall = uniform 16..1K\n", "bad.wl:2: small: its largest size (1024) must be below");
+    gen_expect_error("generator = fragment\npattern = random 100%\n", "bad.wl:2: pattern: `random` takes the share freed");
+    gen_expect_error("generator = fragment\npattern = runs 0\n", "bad.wl:2: pattern: `runs` takes");
+    gen_expect_error("generator = fragment\npattern = zigzag\n", "bad.wl:2: pattern: `zigzag`: expected `alternate`");
+    gen_expect_error("generator = fragment\nmode = sideways\n", "bad.wl:2: mode: `sideways`: expected `holes` or `shift`");
+    gen_expect_error("generator = fragment\nmode = shift\nfill = 1M\n", "bad.wl:3: fill: unknown key for generator fragment");
+    gen_expect_error("generator = fragment\nmode = shift\ngrowth = 0.5\n", "bad.wl:3: growth: 0.5 is outside 1..16");
+    gen_expect_error("generator = realloc\ndoubling = 2\n", "bad.wl:2: doubling: 2 is outside 0..1");
+    gen_expect_error("generator = realloc\nfinal = uniform 16..200T\n", "bad.wl:2: final");
+    gen_expect_error("generator = realloc\nbuilding = 0\n", "bad.wl:2: building: 0 is below the minimum 1");
 }
 
 int main(void)

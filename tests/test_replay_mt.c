@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "scratch_dir.h"
+#include "loaded_trace.h"
 
 #include "../harness/membuf.h"
 #include "../harness/mtstream.h"
@@ -28,34 +29,6 @@ static int setup(void **state)
     (void)state;
     return scratch_dir_make("test-replay-mt");
 }
-
-struct loaded {
-    char path[PATH_MAX + 64];
-    struct trace t;
-    struct trace_summary s;
-};
-
-static void load_text(struct loaded *l, const char *name, const char *text)
-{
-    snprintf(l->path, sizeof l->path, "%s/%s.txt", scratch_dir, name);
-    FILE *f = fopen(l->path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    char err[TRACE_ERR_LEN];
-    if (trace_open(l->path, &l->t, err) != 0 || trace_validate(&l->t, &l->s, err) != 0)
-        fail_msg("%s", err);
-}
-
-static void load_membuf(struct loaded *l, const char *name, struct membuf *b)
-{
-    membuf_append(b, "", 1);
-    assert_false(b->failed);
-    load_text(l, name, (const char *)b->data);
-    membuf_free(b);
-}
-
-static const struct replay_opts default_opts = { .touch = TOUCH_PAGES, .checkpoints = 1000 };
 
 /* ---- a thread-safe counting stub on top of libc malloc ---- */
 

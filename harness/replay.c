@@ -16,18 +16,10 @@
 #include "os.h"
 #include "replay_ops.h"
 
-/* Per-object replay state. The top bit of size marks objects whose size is not
- * passed to sized free: aligned ones and realloc'd ones (see allocator.h). */
-struct slot {
-    char *ptr;
-    uint64_t size;
-};
-#define SLOT_UNSIZED ((uint64_t)1 << 63)
-#define SLOT_SIZE(s) ((s) & ~SLOT_UNSIZED)
 
 struct ctx {
     struct allocator A; /* the allocator with fallbacks filled in */
-    struct slot *slots;
+    struct replay_slot *slots;
     struct replay_result *r;
     const struct replay_opts *o;
     struct hist *lat;
@@ -144,18 +136,6 @@ __attribute__((noinline, cold)) static void marker(struct ctx *c, const struct t
 
 /* ---- the hot loop ---- */
 
-#define TIMED(LAT, KIND, STMT)                                                                                   \
-    do {                                                                                                          \
-        if (LAT) {                                                                                                \
-            uint64_t t0_ = tsc_start();                                                                           \
-            STMT;                                                                                                 \
-            uint64_t t1_ = tsc_stop();                                                                            \
-            hist_record(&c->lat[KIND], tsc_net(t0_, t1_, c->overhead));                                           \
-        } else {                                                                                                  \
-            STMT;                                                                                                 \
-        }                                                                                                         \
-    } while (0)
-
 /* Hot state lives in locals: stores to the slot table could alias fields of
  * *c, which would force every counter through memory on every op. */
 struct hot {
@@ -184,75 +164,22 @@ __attribute__((noinline, cold)) static int alloc_failed(struct ctx *c, struct ho
     return -1;
 }
 
-/* One allocator call and its book-keeping. For calloc, `size` is the element
- * size and `a` the count; for aligned, `a` is the alignment. */
-static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct slot *slots, struct hot *h,
+/* One op: the shared allocator call (replay_ops.h) and this engine's counters. */
+static inline __attribute__((always_inline)) int do_op(struct ctx *c, struct replay_slot *slots, struct hot *h,
                                                        unsigned kind, uint64_t id, uint64_t size, uint64_t a,
                                                        const int LAT, const int DRY, const enum touch_mode TOUCH)
 {
-    struct slot *s = &slots[id];
-    char *q;
-    switch (kind) {
-    case TR_MALLOC:
-        if (DRY) /* timed too with --latency: the timer's own cost, measured */
-            TIMED(LAT, TR_MALLOC, q = (char *)s);
-        else
-            TIMED(LAT, TR_MALLOC, q = c->A.malloc(size));
-        s->size = size;
-        break;
-    case TR_CALLOC:
-        if (DRY)
-            TIMED(LAT, TR_CALLOC, q = (char *)s);
-        else
-            TIMED(LAT, TR_CALLOC, q = c->A.calloc(a, size));
-        size *= a; /* validated: cannot overflow */
-        s->size = size;
-        break;
-    case TR_ALIGNED:
-        if (DRY)
-            TIMED(LAT, TR_ALIGNED, q = (char *)s);
-        else
-            TIMED(LAT, TR_ALIGNED, q = c->A.aligned_alloc(a, size));
-        s->size = size | SLOT_UNSIZED;
-        break;
-    case TR_REALLOC: {
-        uint64_t old = SLOT_SIZE(s->size);
-        if (DRY)
-            TIMED(LAT, TR_REALLOC, q = s->ptr);
-        else
-            TIMED(LAT, TR_REALLOC, q = c->A.realloc(s->ptr, old, size));
-        if (__builtin_expect(!q, 0))
-            return alloc_failed(c, *h, TR_REALLOC, size);
-        s->size = size | SLOT_UNSIZED;
-        if (!DRY)
-            touch(q, old, size, TOUCH);
-        s->ptr = q;
-        h->live += size - old;
-        goto counted;
-    }
-    default: { /* TR_FREE */
-        uint64_t sz = SLOT_SIZE(s->size);
-        if (DRY)
-            TIMED(LAT, TR_FREE, (void)0);
-        else
-            TIMED(LAT, TR_FREE, c->A.free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : sz));
-        h->live -= sz;
-        h->live_objs--;
-        s->ptr = NULL;
-        goto counted;
-    }
-    }
-    /* malloc, calloc, aligned */
-    if (__builtin_expect(!q && size, 0))
-        return alloc_failed(c, *h, kind, size);
-    if (!DRY)
-        touch(q, 0, size, TOUCH);
-    s->ptr = q;
-    h->live += size;
-    h->live_objs++;
-    if (h->live_objs > h->peak_objs)
+    int64_t dlive;
+    int dobjs;
+    uint64_t req;
+    if (__builtin_expect(replay_call(&c->A, &slots[id], kind, size, a, c->lat, c->overhead, &dlive, &dobjs, &req,
+                                     LAT, DRY, TOUCH) != 0,
+                         0))
+        return alloc_failed(c, *h, kind, req);
+    h->live += (uint64_t)dlive;
+    h->live_objs += (uint64_t)(int64_t)dobjs;
+    if (dobjs > 0 && h->live_objs > h->peak_objs)
         h->peak_objs = h->live_objs;
-counted:
     h->op++;
     if (h->live > h->peak_live)
         h->peak_live = h->live;
@@ -278,7 +205,7 @@ static inline __attribute__((always_inline)) int run_loop(struct ctx *c, const i
                                                           const enum touch_mode TOUCH)
 {
     struct hot h = { c->live, c->live_objs, c->op, c->countdown, c->r->peak_live_bytes, c->r->peak_live_objects };
-    struct slot *const slots = c->slots;
+    struct replay_slot *const slots = c->slots;
     for (;;) {
         const uint64_t *w = c->words, *wend = c->words + c->n_words;
         while (w < wend) {
@@ -371,7 +298,7 @@ static size_t words_cap(const struct trace_summary *s, const struct replay_opts 
 
 static size_t slot_bytes(const struct trace *t)
 {
-    return (size_t)(t->hdr.n_objects ? t->hdr.n_objects : 1) * sizeof(struct slot);
+    return (size_t)(t->hdr.n_objects ? t->hdr.n_objects : 1) * sizeof(struct replay_slot);
 }
 
 /* Free what the trace left live: not measured, but it keeps leak checkers quiet
@@ -381,8 +308,7 @@ static void free_leftovers(struct ctx *c, uint32_t n)
     if (c->o->dry)
         return;
     for (uint32_t i = 0; i < n; i++)
-        if (c->slots[i].ptr)
-            c->A.free(c->slots[i].ptr, (c->slots[i].size & SLOT_UNSIZED) ? 0 : SLOT_SIZE(c->slots[i].size));
+        replay_free_leftover(&c->A, &c->slots[i]);
 }
 
 int replay_run(const struct allocator *a, const struct trace *t, const struct trace_summary *s,

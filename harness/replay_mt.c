@@ -63,12 +63,9 @@
 #define PUBLISH_MAX 4096u
 
 struct mslot {
-    char *ptr;
-    uint64_t size;
+    struct replay_slot o;
     _Atomic uint64_t ver; /* ops on this slot so far */
 };
-#define SLOT_UNSIZED ((uint64_t)1 << 63)
-#define SLOT_SIZE(s) ((s) & ~SLOT_UNSIZED)
 
 struct mt;
 
@@ -215,82 +212,21 @@ __attribute__((noinline, cold)) static int alloc_failed(struct worker *w, struct
 
 /* ---- the hot loop ---- */
 
-#define TIMED(LAT, KIND, STMT)                                                                                   \
-    do {                                                                                                          \
-        if (LAT) {                                                                                                \
-            uint64_t t0_ = tsc_start();                                                                           \
-            STMT;                                                                                                 \
-            uint64_t t1_ = tsc_stop();                                                                            \
-            hist_record(&lat[KIND], tsc_net(t0_, t1_, overhead));                                                \
-        } else {                                                                                                  \
-            STMT;                                                                                                 \
-        }                                                                                                         \
-    } while (0)
-
-/* One allocator call and its book-keeping, as replay.c's do_op. */
+/* One op: the shared allocator call (replay_ops.h), the slot's version, this
+ * thread's counters. */
 static inline __attribute__((always_inline)) int mt_op(struct worker *w, const struct allocator *A, struct mslot *s,
                                                        struct hot *h, unsigned kind, uint64_t size, uint64_t a,
                                                        const int LAT, const int DRY, const enum touch_mode TOUCH)
 {
-    struct hist *lat = w->lat;
-    uint64_t overhead = w->m->overhead;
-    char *q;
-    switch (kind) {
-    case TR_MALLOC:
-        if (DRY)
-            TIMED(LAT, TR_MALLOC, q = (char *)s);
-        else
-            TIMED(LAT, TR_MALLOC, q = A->malloc(size));
-        s->size = size;
-        break;
-    case TR_CALLOC:
-        if (DRY)
-            TIMED(LAT, TR_CALLOC, q = (char *)s);
-        else
-            TIMED(LAT, TR_CALLOC, q = A->calloc(a, size));
-        size *= a; /* validated: cannot overflow */
-        s->size = size;
-        break;
-    case TR_ALIGNED:
-        if (DRY)
-            TIMED(LAT, TR_ALIGNED, q = (char *)s);
-        else
-            TIMED(LAT, TR_ALIGNED, q = A->aligned_alloc(a, size));
-        s->size = size | SLOT_UNSIZED;
-        break;
-    case TR_REALLOC: {
-        uint64_t old = SLOT_SIZE(s->size);
-        if (DRY)
-            TIMED(LAT, TR_REALLOC, q = s->ptr);
-        else
-            TIMED(LAT, TR_REALLOC, q = A->realloc(s->ptr, old, size));
-        if (__builtin_expect(!q, 0))
-            return alloc_failed(w, *h, TR_REALLOC, size);
-        s->size = size | SLOT_UNSIZED;
-        if (!DRY)
-            touch(q, old, size, TOUCH);
-        s->ptr = q;
-        h->live += size - old;
-        goto counted;
-    }
-    default: { /* TR_FREE */
-        uint64_t sz = SLOT_SIZE(s->size);
-        if (DRY)
-            TIMED(LAT, TR_FREE, (void)0);
-        else
-            TIMED(LAT, TR_FREE, A->free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : sz));
-        h->live -= sz;
-        s->ptr = NULL;
-        goto counted;
-    }
-    }
-    if (__builtin_expect(!q && size, 0))
-        return alloc_failed(w, *h, kind, size);
-    if (!DRY)
-        touch(q, 0, size, TOUCH);
-    s->ptr = q;
-    h->live += size;
-counted:
+    int64_t dlive;
+    int dobjs;
+    uint64_t req;
+    if (__builtin_expect(replay_call(A, &s->o, kind, size, a, w->lat, w->m->overhead, &dlive, &dobjs, &req, LAT,
+                                     DRY, TOUCH) != 0,
+                         0))
+        return alloc_failed(w, *h, kind, req);
+    (void)dobjs; /* live objects are not counted per thread */
+    h->live += (uint64_t)dlive;
     /* only this thread touches the slot until the bump: no read-modify-write needed */
     atomic_store_explicit(&s->ver, atomic_load_explicit(&s->ver, memory_order_relaxed) + 1, memory_order_release);
     h->op++;
@@ -708,8 +644,7 @@ static void free_leftovers(struct mt *m)
         return;
     for (uint64_t i = 0; i < m->ms.n_slots; i++) {
         struct mslot *s = &m->slots[i];
-        if (s->ptr)
-            m->A.free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : SLOT_SIZE(s->size));
+        replay_free_leftover(&m->A, &s->o);
     }
 }
 

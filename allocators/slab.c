@@ -73,7 +73,7 @@ static int sa_stats(struct alloc_stats *st)
     }
     st->allocated = allocated + (int64_t)s.large_bytes;
     st->active = slabs * (int64_t)SLAB_SIZE + (int64_t)s.large_bytes;
-    st->resident = st->mapped = (int64_t)(s.committed + s.large_bytes);
+    st->resident = st->mapped = (int64_t)(s.committed + s.large_bytes + s.large_cached_bytes);
     st->retained = -1;
     alloc_stats_add(st, "slab.prealloc", (int64_t)s.prealloc);
     alloc_stats_add(st, "slab.overflow", (int64_t)s.overflow);
@@ -81,6 +81,8 @@ static int sa_stats(struct alloc_stats *st)
     alloc_stats_add(st, "slab.empty_slabs", (int64_t)s.empty_slabs);
     alloc_stats_add(st, "slab.large_count", (int64_t)s.large_count);
     alloc_stats_add(st, "slab.large_allocs", (int64_t)s.large_allocs);
+    alloc_stats_add(st, "slab.large_maps", (int64_t)s.large_maps);
+    alloc_stats_add(st, "slab.large_cached_bytes", (int64_t)s.large_cached_bytes);
     return 0;
 }
 

@@ -60,6 +60,7 @@ void slab_config_default(struct slab_config *c)
     c->magazine = 32; /* two per thread and class: 64 chunks at most, as one of 64 held before the depot */
     c->depot = 8;     /* why 32 and 8: allocators/slab/README.md, "Thread cache" */
     c->reserve = (size_t)64 << 30;
+    c->large_cache = (size_t)64 << 20; /* why 64 MiB: allocators/slab/README.md, "Large objects" */
 }
 
 /* "123", "64K", "1M", "2G". */
@@ -166,10 +167,12 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
             ok = parse_size(v, vl, &sz) == 0 && (c->depot = (unsigned)sz) == sz;
         else if (KEY("reserve"))
             ok = parse_size(v, vl, &c->reserve) == 0;
+        else if (KEY("large_cache"))
+            ok = parse_size(v, vl, &c->large_cache) == 0;
         else {
             set_err(err, errlen, p, kl,
                     "unknown key (classes, classes_per_doubling, max_class, prealloc, prealloc_hugepage, overflow, "
-                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, depot, reserve)",
+                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, depot, reserve, large_cache)",
                     NULL, 0);
             return -1;
         }

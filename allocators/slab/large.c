@@ -1,7 +1,8 @@
-/* large.c - requests above the largest class: one mmap each, a 64-byte header
- * in front of the block, and a registry of live blocks so that ownership has a
- * clear answer (a pointer outside the region is ours only if registered).
- * Large blocks are rare in the workloads this pool is for, so one lock is fine. */
+/* large.c - requests above the largest class: one mapping each, a 64-byte
+ * header in front of the block, and a registry of live blocks so that
+ * ownership has a clear answer (a pointer outside the region is ours only if
+ * registered). Freed mappings go to the large cache (large_cache.c) and serve
+ * later requests of about their size; only misses mmap. One lock for both. */
 #include <errno.h>
 #include <string.h>
 
@@ -77,7 +78,7 @@ static int table_insert(struct slab_large_table *t, uintptr_t v)
     return 0;
 }
 
-void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size)
+void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size, int zero)
 {
     if (align < 16)
         align = 16;
@@ -95,27 +96,56 @@ void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size)
         }
         len += align; /* room to align the block inside the mapping */
     }
-    if (_slab_region_charge(p, len) != 0)
-        return NULL;
-    char *map = slab_os_map(len);
+    struct slab_large_table *t = &p->large;
+    char *map = NULL, *user = NULL;
+    int rc = 0;
+    /* A cached mapping first: it is already charged and faulted in. */
+    if (_slab_large_cache_bytes(p)) {
+        pthread_mutex_lock(&t->lock);
+        if (table_room(t) == 0 && (map = _slab_large_cache_take(p, len)) != NULL) {
+            len = _slab_large_cached_len(map); /* maybe a little longer: it keeps its charge */
+            user = (char *)(((uintptr_t)map + LARGE_HEADER + align - 1) & ~(uintptr_t)(align - 1));
+            table_insert(t, (uintptr_t)user); /* cannot fail: room was made */
+            t->count++;
+            t->bytes += len;
+            t->allocs++;
+        }
+        pthread_mutex_unlock(&t->lock);
+        if (map) {
+            struct large_header *h = (struct large_header *)(user - LARGE_HEADER);
+            h->magic = LARGE_MAGIC;
+            h->map = map;
+            h->map_len = len;
+            h->size = size;
+            if (zero) /* mmap's pages are zero; reused ones are not */
+                memset(user, 0, size);
+            return user;
+        }
+    }
+    if (_slab_region_charge(p, len) != 0) {
+        /* Cached mappings hold charge: give them back and try once more. */
+        if (!_slab_large_cache_drop(p) || _slab_region_charge(p, len) != 0)
+            return NULL;
+    }
+    map = slab_os_map(len);
     if (!map) {
         _slab_region_uncharge(p, len);
         errno = ENOMEM;
         return NULL;
     }
-    char *user = (char *)(((uintptr_t)map + LARGE_HEADER + align - 1) & ~(uintptr_t)(align - 1));
+    user = (char *)(((uintptr_t)map + LARGE_HEADER + align - 1) & ~(uintptr_t)(align - 1));
     struct large_header *h = (struct large_header *)(user - LARGE_HEADER);
     h->magic = LARGE_MAGIC;
     h->map = map;
     h->map_len = len;
     h->size = size;
-    struct slab_large_table *t = &p->large;
     pthread_mutex_lock(&t->lock);
-    int rc = table_insert(t, (uintptr_t)user);
+    rc = table_insert(t, (uintptr_t)user);
     if (rc == 0) {
         t->count++;
         t->bytes += len;
         t->allocs++;
+        t->maps++;
     }
     pthread_mutex_unlock(&t->lock);
     if (rc != 0) {
@@ -130,6 +160,7 @@ void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size)
 int _slab_large_free(struct slab_pool *p, void *ptr)
 {
     struct slab_large_table *t = &p->large;
+    struct large_cached *drop = NULL;
     pthread_mutex_lock(&t->lock);
     uintptr_t *slot = table_find(t, (uintptr_t)ptr);
     if (!slot) {
@@ -140,12 +171,17 @@ int _slab_large_free(struct slab_pool *p, void *ptr)
     t->used--;
     t->tombstones++;
     struct large_header *h = (struct large_header *)((char *)ptr - LARGE_HEADER);
-    t->count--;
-    t->bytes -= h->map_len;
-    pthread_mutex_unlock(&t->lock);
+    void *map = h->map;
     size_t len = h->map_len;
-    slab_os_unmap(h->map, len);
-    _slab_region_uncharge(p, len);
+    t->count--;
+    t->bytes -= len;
+    int cached = _slab_large_cache_put(p, map, len, &drop);
+    pthread_mutex_unlock(&t->lock);
+    _slab_large_cache_unmap(p, drop); /* a few old ones, if any: outside the lock */
+    if (!cached) {
+        slab_os_unmap(map, len);
+        _slab_region_uncharge(p, len);
+    }
     return 0;
 }
 
@@ -163,8 +199,9 @@ void *_slab_large_resize(struct slab_pool *p, void *ptr, size_t size)
         h->size = size;
         return ptr;
     }
-    if (len > old_len && _slab_region_charge(p, len - old_len) != 0)
-        return NULL;
+    if (len > old_len && _slab_region_charge(p, len - old_len) != 0 &&
+        (!_slab_large_cache_drop(p) || _slab_region_charge(p, len - old_len) != 0))
+        return NULL; /* (cached mappings hold charge: dropped first, then once more) */
     pthread_mutex_lock(&t->lock);
     uintptr_t *slot = NULL;
     char *map = NULL;
@@ -222,6 +259,7 @@ void _slab_large_destroy(struct slab_pool *p)
             struct large_header *h = (struct large_header *)((char *)t->slots[i] - LARGE_HEADER);
             slab_os_unmap(h->map, h->map_len);
         }
+    _slab_large_cache_destroy(p);
     slab_os_unmap(t->slots, t->cap * sizeof *t->slots);
     pthread_mutex_destroy(&t->lock);
 }

@@ -39,6 +39,7 @@ static void *tick_main(void *arg)
         uint64_t now = slab_os_now_ms();
         _slab_depot_reap(p, now, SIZE_MAX, 0, 1); /* idle magazines to their slabs first */
         _slab_region_release(p, now, SIZE_MAX, 0);
+        _slab_large_cache_release(p, now, SIZE_MAX, 0); /* large mappings cached for idle_ms */
     }
     return NULL;
 }
@@ -109,14 +110,15 @@ static inline void *alloc_class(struct slab_pool *p, unsigned c, size_t size)
     return p->cfg.thread_cache ? _slab_tcache_alloc(p, c, size) : _slab_class_alloc(p, c, size);
 }
 
-/* The large path; in a debug build with room for the canary after size. */
-static inline void *alloc_large(struct slab_pool *p, size_t align, size_t size)
+/* The large path; in a debug build with room for the canary after size.
+ * zero: the block must read as zeros (a cached mapping is not). */
+static inline void *alloc_large(struct slab_pool *p, size_t align, size_t size, int zero)
 {
     if (SLAB_DEBUG && size > SIZE_MAX - SLAB_CANARY) {
         errno = ENOMEM;
         return NULL;
     }
-    return _slab_large_alloc(p, align, size + SLAB_CANARY);
+    return _slab_large_alloc(p, align, size + SLAB_CANARY, zero);
 }
 
 /* Debug builds (SLAB_DEBUG, debug.c): record the block and write its canary. */
@@ -132,7 +134,7 @@ void *slab_alloc(struct slab_pool *p, size_t size)
 {
     if (__builtin_expect(size <= p->max_class - SLAB_CANARY, 1))
         return debug_alloc(p, alloc_class(p, class_for(p, size + SLAB_CANARY), size), size);
-    return debug_alloc(p, alloc_large(p, 16, size), size);
+    return debug_alloc(p, alloc_large(p, 16, size, 0), size);
 }
 
 void *slab_calloc(struct slab_pool *p, size_t nmemb, size_t size)
@@ -142,9 +144,10 @@ void *slab_calloc(struct slab_pool *p, size_t nmemb, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    if (total > p->max_class - SLAB_CANARY) /* zeroed by mmap, or by the cache if reused */
+        return debug_alloc(p, alloc_large(p, 16, total, 1), total);
     void *q = slab_alloc(p, total);
-    /* Large blocks come zeroed from mmap; chunks may be reused. */
-    if (q && total <= p->max_class)
+    if (q) /* chunks may be reused */
         memset(q, 0, total);
     return q;
 }
@@ -163,7 +166,7 @@ void *slab_aligned_alloc(struct slab_pool *p, size_t align, size_t size)
         for (unsigned c = class_for(p, size + SLAB_CANARY); c < p->n_classes; c++)
             if (p->cls[c].size % align == 0)
                 return debug_alloc(p, alloc_class(p, c, size), size);
-    return debug_alloc(p, alloc_large(p, align, size), size);
+    return debug_alloc(p, alloc_large(p, align, size, 0), size);
 }
 
 /* ---- free ---- */
@@ -299,7 +302,7 @@ size_t slab_trim(struct slab_pool *p)
         if (spare)
             _slab_region_put(p, spare);
     }
-    return _slab_region_release(p, slab_os_now_ms(), SIZE_MAX, 1);
+    return _slab_region_release(p, slab_os_now_ms(), SIZE_MAX, 1) + _slab_large_cache_drop(p);
 }
 
 void slab_stats(struct slab_pool *p, struct slab_stats *s)
@@ -347,6 +350,10 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
     s->large_count = p->large.count;
     s->large_bytes = p->large.bytes;
     s->large_allocs = p->large.allocs;
+    s->large_maps = p->large.maps;
+    s->large_cached_count = p->large.cache.count;
+    s->large_cached_bytes = p->large.cache.bytes;
+    s->large_cache_hits = p->large.cache.hits;
     pthread_mutex_unlock(&p->large.lock);
     pthread_mutex_lock(&p->mag_lock);
     s->magazine_bytes = p->mag_mapped;

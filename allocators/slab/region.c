@@ -89,6 +89,8 @@ struct slab_desc *_slab_region_get(struct slab_pool *p)
 {
     struct slab_region *r = &p->region;
     struct slab_desc *d = NULL;
+    int retried = 0;
+retry:
     pthread_mutex_lock(&r->lock);
     if (r->empty_floor) {
         d = r->empty_floor;
@@ -112,6 +114,13 @@ struct slab_desc *_slab_region_get(struct slab_pool *p)
             r->committed++;
     }
     pthread_mutex_unlock(&r->lock);
+    /* At the hard limit, cached large mappings are the first to go (their
+     * munmaps under the caller's class lock: rare, and only at the limit). */
+    if (!d && !retried && r->limit_bytes != SIZE_MAX && _slab_large_cache_bytes(p)) {
+        retried = 1;
+        if (_slab_large_cache_drop(p))
+            goto retry;
+    }
     if (!d)
         errno = ENOMEM;
     return d;

@@ -11,7 +11,11 @@
  *     back), and past it grows from the OS unless `overflow` is off, up to an
  *     optional `hard_limit` past which allocation fails cleanly (NULL, ENOMEM);
  *   - serves requests above the largest class from a large-object path (one
- *     mmap each, with a 64-byte header in front), counted in the stats;
+ *     mapping each, with a 64-byte header in front), counted in the stats;
+ *     freed mappings are cached (up to `large_cache` bytes) and reused by
+ *     requests needing up to 25% fewer pages, so a program that frees and
+ *     re-allocates buffers does not pay an mmap, a munmap and page faults
+ *     each time;
  *   - optionally fronts each class with per-thread magazines (the thread cache)
  *     and, behind them, a per-class depot of full and empty magazines, so a
  *     thread whose magazine fills up swaps it for an empty one, and a thread
@@ -63,6 +67,12 @@ struct slab_config {
                                     * magazines trade only with the class's slabs); default 8. Full
                                     * magazines left unused for idle_ms / 2 go back to their slabs. */
     size_t reserve;                /* virtual region size; default 64 GiB */
+    size_t large_cache;            /* bytes of freed large mappings kept for reuse; 0 = none (every
+                                    * free unmaps); default 64 MiB. Reused for requests of up to 25%
+                                    * fewer pages; still resident and charged to hard_limit (dropped
+                                    * first when a charge would fail); unmapped after idle_ms
+                                    * (idle_ms=0: not cached), by slab_trim, and oldest first past
+                                    * the bound. */
 };
 
 /* Default-initialise every field. */
@@ -101,8 +111,9 @@ int slab_owns(struct slab_pool *p, const void *ptr);
  * allocator), where slab_free would abort. The LD_PRELOAD shim's free. */
 int slab_free_if_owned(struct slab_pool *p, void *ptr);
 /* Empty this thread's magazines and every depot into their classes, then
- * release every empty slab above the pre-allocated floor now; returns bytes
- * released. (Other threads' own magazines stay theirs.) */
+ * release every empty slab above the pre-allocated floor and unmap every
+ * cached large mapping now; returns bytes released. (Other threads' own
+ * magazines stay theirs.) */
 size_t slab_trim(struct slab_pool *p);
 /* This thread's magazines back to the classes' slabs, not to the depot (also
  * done at thread exit, where the emptied magazines go to the depots). */
@@ -130,6 +141,10 @@ struct slab_stats {
     size_t empty_slabs;    /* slabs holding no chunk, kept for reuse */
     size_t large_count, large_bytes; /* live large blocks and their mapped bytes */
     uint64_t large_allocs; /* large allocations, cumulative */
+    uint64_t large_maps;   /* of those, served by a new mmap (the rest: from the cache) */
+    uint64_t large_cache_hits; /* served from the cache, cumulative */
+    size_t large_cached_count, large_cached_bytes; /* freed mappings cached: resident, committed
+                                                    * memory on top of committed and large_bytes */
     size_t magazine_bytes; /* mapped for magazines (threads' and depots'): the thread cache's own cost */
 };
 

@@ -4,7 +4,11 @@
  *   pool tcache-list lock  ->  class lock  ->  region lock
  *   class depot lock (a leaf: held alone)
  *   magazine-arena lock (a leaf: held alone)
- *   large lock (alone)
+ *   class lock  ->  large lock (only at the hard limit: a slab that does not
+ *     fit drops the large cache, see _slab_region_get; the region lock is
+ *     released first, and no other lock is taken under the large lock)
+ *   large lock (otherwise alone; it also guards the large cache, large_cache.c,
+ *     whose munmaps happen after it is released)
  * (tcache-list -> class: a thread's exit folds its counters into the classes
  * under the list lock.) No thread holds two class locks at once, except
  * slab_fork_prepare, which takes them all in index order: tcache-list lock,
@@ -161,12 +165,26 @@ struct slab_tcache {
     struct slab_prev prev[SLAB_MAX_CLASSES];
 };
 
+/* Freed large mappings kept for reuse (large_cache.c), under the large lock.
+ * Buckets: exact page counts below 16, then 4 per doubling. */
+#define SLAB_LC_BUCKETS 256
+struct large_cached;
+struct slab_large_cache {
+    struct large_cached *bucket[SLAB_LC_BUCKETS];
+    struct large_cached *newest, *oldest; /* the age list */
+    size_t count;
+    size_t bytes; /* written under the lock, peeked relaxed without it */
+    uint64_t hits;
+};
+
 struct slab_large_table {
     pthread_mutex_t lock;
     uintptr_t *slots; /* open addressing; 0 empty, 1 deleted */
     size_t cap, used, tombstones;
     size_t count, bytes;
     uint64_t allocs;
+    uint64_t maps; /* mmaps done for large blocks (cache misses) */
+    struct slab_large_cache cache;
 };
 
 struct slab_pool {
@@ -324,8 +342,8 @@ static inline int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
     return 1;
 }
 
-/* large.c */
-void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size);
+/* large.c; zero: the block must read as zeros (calloc) */
+void *_slab_large_alloc(struct slab_pool *p, size_t align, size_t size, int zero);
 int _slab_large_free(struct slab_pool *p, void *ptr); /* -1 if not a large block of p */
 /* Resize a live large block of p to size bytes by moving its pages (mremap), not
  * its bytes: the block, maybe at a new address; NULL (ENOMEM) leaves it as it was. */
@@ -334,6 +352,23 @@ size_t _slab_large_usable(struct slab_pool *p, const void *ptr); /* 0 if not our
 /* The size a live large block was allocated or last resized with (no lock, no check). */
 size_t _slab_large_size(const void *ptr);
 void _slab_large_destroy(struct slab_pool *p);
+
+/* large_cache.c: freed mappings kept for reuse. take and put with the large lock held. */
+/* A cached mapping of len..len * 5/4 bytes (its length in its header's place:
+ * the caller reads it first), or NULL. */
+void *_slab_large_cache_take(struct slab_pool *p, size_t len);
+/* Cache a freed mapping: 1, or 0 if the caller must unmap it. Mappings to
+ * unmap (old or evicted) are chained on *drop: pass it to
+ * _slab_large_cache_unmap once the lock is released. */
+int _slab_large_cache_put(struct slab_pool *p, void *map, size_t len, struct large_cached **drop);
+void _slab_large_cache_unmap(struct slab_pool *p, struct large_cached *drop);
+/* Unmap up to max cached mappings cached for idle_ms (any, with ignore_age),
+ * oldest first; takes the lock; returns bytes unmapped. */
+size_t _slab_large_cache_release(struct slab_pool *p, uint64_t now_ms, size_t max, int ignore_age);
+size_t _slab_large_cache_drop(struct slab_pool *p); /* every one (hard limit, trim) */
+size_t _slab_large_cache_bytes(const struct slab_pool *p); /* relaxed peek */
+size_t _slab_large_cached_len(const void *map); /* the length of a mapping take returned */
+void _slab_large_cache_destroy(struct slab_pool *p);
 
 /* pool.c: abort with "slab: free(0x...): why" (via slab_os_die). */
 __attribute__((noreturn, cold)) void _slab_bad_free(const void *ptr, const char *why);

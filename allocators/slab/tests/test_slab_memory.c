@@ -743,6 +743,224 @@ static void test_depot_yields_under_limit(void **state)
     slab_destroy(p);
 }
 
+/* ---- the large cache (large_cache.c) ---- */
+
+/* A freed large block is reused by the next request of its size (or up to
+ * 25% fewer pages) without a new mapping, and calloc still gets zeros. */
+static void test_large_cache_reuse(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("idle_ms=-1");
+    struct slab_stats s;
+    char *a = slab_alloc(p, 100000);
+    assert_non_null(a);
+    memset(a, 0xab, 100000);
+    slab_free(p, a);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_maps, 1);
+    assert_int_equal(s.large_count, 0);
+    assert_int_equal(s.large_cached_count, 1);
+    assert_true(s.large_cached_bytes >= 100000);
+    char *b = slab_alloc(p, 100000); /* the same size: the same mapping */
+    assert_ptr_equal(b, a);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_maps, 1);
+    assert_int_equal(s.large_cache_hits, 1);
+    assert_int_equal(s.large_cached_bytes, 0);
+    assert_int_equal(s.large_count, 1);
+    assert_true(slab_owns(p, b));
+    slab_free(p, b);
+    char *c = slab_calloc(p, 1, 90000); /* 10% fewer pages: reused, and zeroed */
+    assert_ptr_equal(c, a);
+    assert_int_equal(find_nonzero(c, 90000), SIZE_MAX);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_maps, 1);
+    slab_free(p, c);
+    char *d = slab_alloc(p, 60000); /* 40% fewer pages: past the fit, a new mapping */
+    slab_stats(p, &s);
+    assert_int_equal(s.large_maps, 2);
+    assert_int_equal(s.large_cached_count, 1);
+    char *e = slab_alloc(p, 200000); /* bigger than anything cached */
+    slab_stats(p, &s);
+    assert_int_equal(s.large_maps, 3);
+    slab_free(p, d);
+    slab_free(p, e);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_count, 3);
+    assert_int_equal(s.large_allocs, 5);
+    assert_int_equal(s.large_count, 0);
+    assert_int_equal(s.large_bytes, 0);
+    slab_destroy(p);
+}
+
+/* large_cache=0 (and idle_ms=0: release at once): every free unmaps. */
+static void test_large_cache_off(void **state)
+{
+    (void)state;
+    const char *opts[] = { "large_cache=0", "idle_ms=0" };
+    for (unsigned k = 0; k < 2; k++) {
+        size_t vm_before = vm_size();
+        struct slab_pool *p = pool_from(opts[k]);
+        for (unsigned i = 0; i < 4; i++) {
+            void *q = slab_alloc(p, 100000);
+            assert_non_null(q);
+            slab_free(p, q);
+        }
+        struct slab_stats s;
+        slab_stats(p, &s);
+        assert_int_equal(s.large_maps, 4);
+        assert_int_equal(s.large_cache_hits, 0);
+        assert_int_equal(s.large_cached_bytes, 0);
+        assert_int_equal(s.large_cached_count, 0);
+        slab_destroy(p);
+        assert_int_equal(vm_size(), vm_before);
+    }
+}
+
+/* The cache never holds more than large_cache bytes; a mapping bigger than
+ * the bound is unmapped at once. */
+static void test_large_cache_bound(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("large_cache=1M,idle_ms=-1");
+    struct slab_stats s;
+    for (size_t i = 0; i < 16; i++) {
+        blocks[i] = slab_alloc(p, 200000 + i * 4096);
+        assert_non_null(blocks[i]);
+    }
+    for (size_t i = 0; i < 16; i++) {
+        slab_free(p, blocks[i]);
+        slab_stats(p, &s);
+        assert_true(s.large_cached_bytes <= 1 * MiB);
+    }
+    assert_true(s.large_cached_count >= 3);
+    print_message("large_cache=1M: 16 blocks of ~200 KiB freed, %zu cached (%zu KiB)\n", s.large_cached_count,
+                  s.large_cached_bytes >> 10);
+    size_t before = s.large_cached_bytes;
+    void *big = slab_alloc(p, 2 * MiB);
+    assert_non_null(big);
+    slab_free(p, big);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_bytes, before); /* past the bound: not cached */
+    slab_destroy(p);
+}
+
+/* slab_trim unmaps every cached mapping: RSS drops. */
+static void test_large_cache_trim(void **state)
+{
+    (void)state;
+    size_t vm_before = vm_size();
+    size_t base = rss_private();
+    struct slab_pool *p = pool_from("idle_ms=-1");
+    for (size_t i = 0; i < 16; i++) {
+        blocks[i] = slab_alloc(p, 1 * MiB);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], 1, 1 * MiB);
+    }
+    for (size_t i = 0; i < 16; i++)
+        slab_free(p, blocks[i]);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    size_t kept = rss_private();
+    assert_true(s.large_cached_bytes >= 16 * MiB);
+    assert_true(kept >= base + 15 * MiB); /* cached: still resident */
+    size_t trimmed = slab_trim(p);
+    size_t after = rss_private();
+    slab_stats(p, &s);
+    print_message("large cache: RSS +%zu MiB with 16 MiB cached; slab_trim released %zu MiB, RSS now +%zu MiB\n",
+                  mib(kept - base), mib(trimmed), mib(after > base ? after - base : 0));
+    assert_true(trimmed >= 16 * MiB);
+    assert_int_equal(s.large_cached_bytes, 0);
+    assert_int_equal(s.large_cached_count, 0);
+    assert_true(after < base + 2 * MiB);
+    slab_destroy(p);
+    assert_int_equal(vm_size(), vm_before);
+}
+
+/* Idle release: the tick thread unmaps mappings cached for idle_ms; and
+ * without it, a large free unmaps a few that have waited that long. */
+static void test_large_cache_idle(void **state)
+{
+    (void)state;
+    const uint64_t idle = 200;
+    size_t base = rss_private();
+    struct slab_pool *p = pool_from("idle_ms=200,tick_thread=1");
+    for (size_t i = 0; i < 16; i++) {
+        blocks[i] = slab_alloc(p, 1 * MiB);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], 1, 1 * MiB);
+    }
+    for (size_t i = 0; i < 16; i++)
+        slab_free(p, blocks[i]);
+    uint64_t t0 = now_ms();
+    struct slab_stats s;
+    slab_stats(p, &s);
+    assert_true(s.large_cached_bytes >= 16 * MiB || now_ms() - t0 >= idle);
+    size_t last;
+    uint64_t took = wait_rss_at_most(base + 2 * MiB, t0, 2 * idle + 1000, &last);
+    slab_stats(p, &s);
+    print_message("large cache idle release: RSS +%zu MiB %llu ms after the frees (%s 2 x idle_ms = %llu ms)\n",
+                  mib(last > base ? last - base : 0), (unsigned long long)took,
+                  took <= 2 * idle ? "within" : "NOT within", (unsigned long long)(2 * idle));
+    if (last > base + 2 * MiB)
+        fail_msg("RSS still +%zu MiB %llu ms after the frees of 16 MiB of large blocks", mib(last - base),
+                 (unsigned long long)took);
+    assert_int_equal(s.large_cached_bytes, 0);
+    slab_destroy(p);
+
+    /* Paced: no tick thread; a later large free unmaps the expired ones (a few per call). */
+    p = pool_from("idle_ms=50");
+    for (size_t i = 0; i < 4; i++)
+        blocks[i] = slab_alloc(p, 100000);
+    for (size_t i = 0; i < 4; i++)
+        slab_free(p, blocks[i]);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_count, 4);
+    sleep_ms(80);
+    for (unsigned k = 0; k < 3; k++) {
+        void *q = slab_alloc(p, 300000); /* no fit for those; then its own mapping again */
+        slab_free(p, q);
+    }
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_count, 1); /* only the newest, 300 KB one */
+    slab_destroy(p);
+}
+
+/* hard_limit: cached mappings stay charged; a charge that would fail drops
+ * them first (large blocks and slabs alike). */
+static void test_large_cache_hard_limit(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("hard_limit=4M,idle_ms=-1");
+    struct slab_stats s;
+    for (size_t i = 0; i < 3; i++) {
+        blocks[i] = slab_alloc(p, 1 * MiB);
+        assert_non_null(blocks[i]);
+    }
+    for (size_t i = 0; i < 3; i++)
+        slab_free(p, blocks[i]);
+    slab_stats(p, &s);
+    assert_true(s.large_cached_bytes > 3 * MiB);
+    void *big = slab_alloc(p, 2 * MiB); /* fits only once the cache is dropped */
+    assert_non_null(big);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_bytes, 0);
+    assert_true(s.committed + s.large_bytes + s.large_cached_bytes <= 4 * MiB);
+    slab_free(p, big);
+    slab_stats(p, &s);
+    assert_true(s.large_cached_bytes > 2 * MiB);
+    /* Slabs too: the cached 2 MiB make way for small blocks. */
+    size_t small = until_null(p, 4096, 0);
+    slab_stats(p, &s);
+    print_message("hard_limit=4M with 2 MiB cached: %zu blocks of 4 KiB before ENOMEM; cached now %zu KiB\n", small,
+                  s.large_cached_bytes >> 10);
+    assert_int_equal(s.large_cached_bytes, 0);
+    assert_true(small >= 3 * MiB / 4096);
+    assert_true(s.committed + s.large_bytes + s.large_cached_bytes <= 4 * MiB);
+    free_all(p, small);
+    slab_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +978,12 @@ int main(void)
         cmocka_unit_test(test_depot_idle_release_tick),
         cmocka_unit_test(test_depot_paced_reap),
         cmocka_unit_test(test_depot_yields_under_limit),
+        cmocka_unit_test(test_large_cache_reuse),
+        cmocka_unit_test(test_large_cache_off),
+        cmocka_unit_test(test_large_cache_bound),
+        cmocka_unit_test(test_large_cache_trim),
+        cmocka_unit_test(test_large_cache_idle),
+        cmocka_unit_test(test_large_cache_hard_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

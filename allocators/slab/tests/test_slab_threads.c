@@ -158,16 +158,18 @@ struct local {
     int sized_ok;
 };
 
+static unsigned large_pct = 1; /* percent of blocks above 4 KiB (the large path) */
+
 static size_t pick_size(uint64_t *rng)
 {
     uint64_t r = rng_below(rng, 100);
+    if (r >= 100 - large_pct)
+        return rng_range(rng, 4097, 100000);
     if (r < 45)
         return rng_range(rng, HDR, 128);
     if (r < 75)
         return rng_range(rng, 129, 1024);
-    if (r < 99)
-        return rng_range(rng, 1025, 4096);
-    return rng_range(rng, 4097, 100000);
+    return rng_range(rng, 1025, 4096);
 }
 
 static void *new_block(struct slab_pool *p, size_t size, uint64_t tag)
@@ -464,6 +466,18 @@ static void test_threads_release_at_once(void **state)
     run_threads("prealloc=2M,idle_ms=0,tick_thread=1,magazine=16,classes=32:48:96:240:512:1024:2048:4096", 4, 1);
 }
 
+/* The large cache under cross-thread frees: a fifth of the blocks are large,
+ * freed on other threads into a cache small enough (1 MiB) to evict all the
+ * time, reused by every thread, expiring after 20 ms (the tick thread and the
+ * free path's paced release racing with reuse), emptied by slab_trim. */
+static void test_threads_large_cache(void **state)
+{
+    (void)state;
+    large_pct = 20;
+    run_threads("large_cache=1M,idle_ms=20,tick_thread=1", 5, 1);
+    large_pct = 1;
+}
+
 /* slab.h: "Every function is thread-safe": slab_owns and slab_stats while other
  * threads allocate and free (every test above does this too; TSan checks that
  * the unlocked reads are atomic). */
@@ -659,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_threads_small_magazine),
         cmocka_unit_test(test_threads_locked),
         cmocka_unit_test(test_threads_release_at_once),
+        cmocka_unit_test(test_threads_large_cache),
         cmocka_unit_test(test_threads_owns_and_stats_concurrent),
         cmocka_unit_test(test_xfer_depot),
     };

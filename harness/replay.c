@@ -274,16 +274,7 @@ static loop_fn pick_loop(const struct replay_opts *o)
 
 /* ---- set-up and figures ---- */
 
-static void *map_array(uint64_t n, size_t elem, uint64_t *cap)
-{
-    *cap = n ? n : 1;
-    return os_map(*cap * elem);
-}
 
-static double ratio(uint64_t num, uint64_t den)
-{
-    return den ? (double)num / (double)den : NAN;
-}
 
 /* Words for the op stream: the whole trace when it fits in 256 MiB (two words per
  * record at most), else chunks of that size. */
@@ -335,10 +326,10 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     c.slots = os_map(slot_bytes(t));
     c.words_cap = words_cap(s, o);
     c.words = os_map(c.words_cap * sizeof *c.words);
-    r->samples = map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
+    r->samples = replay_map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
                            sizeof *r->samples, &r->samples_cap);
-    r->phases = map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
-    r->idles = map_array(s->count[TR_IDLE], sizeof *r->idles, &r->idles_cap);
+    r->phases = replay_map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
+    r->idles = replay_map_array(s->count[TR_IDLE], sizeof *r->idles, &r->idles_cap);
     if (o->latency) {
         r->lat = os_map(TR_KIND_COUNT * sizeof(struct hist));
         if (r->lat)
@@ -401,28 +392,8 @@ int replay_run(const struct allocator *a, const struct trace *t, const struct tr
     r->ops = c.op;
     r->records = s->n_records;
     memcpy(r->count, s->count, sizeof r->count);
-    r->user_ns = u2.user_ns - u1.user_ns;
-    r->sys_ns = u2.sys_ns - u1.sys_ns;
-    r->minor_faults = u2.minor_faults - u1.minor_faults;
-    r->major_faults = u2.major_faults - u1.major_faults;
-    r->final_rss = r->samples[r->n_samples - 1].rss;
     r->final_live_bytes = c.live;
-    uint64_t hwm = 0, file = 0;
-    if (os_status_read(&hwm, &file) == 0 && hwm > file + r->baseline_rss)
-        r->peak_rss_hwm = hwm - file - r->baseline_rss;
-    r->peak_rss = r->peak_rss_sampled > r->peak_rss_hwm ? r->peak_rss_sampled : r->peak_rss_hwm;
-
-    /* J&W #4 (peak/peak), #1 (time-averaged: ratio of the means over the evenly
-     * spaced op checkpoints), and at the end. */
-    uint64_t sum_rss = 0, sum_live = 0;
-    for (uint64_t i = 0; i < r->n_samples; i++)
-        if (r->samples[i].event == EV_OPS) {
-            sum_rss += r->samples[i].rss;
-            sum_live += r->samples[i].live;
-        }
-    r->frag_peak = ratio(r->peak_rss, r->peak_live_bytes);
-    r->frag_mean = ratio(sum_rss, sum_live);
-    r->frag_end = ratio(r->final_rss, r->final_live_bytes);
+    replay_end_figures(r, &u1, &u2);
 
     alloc_stats_clear(&r->stats);
     r->stats_rc = (!o->dry && a->stats) ? a->stats(&r->stats) : -1;

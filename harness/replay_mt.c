@@ -484,16 +484,7 @@ static int coordinate(struct mt *m)
 
 /* ---- set-up and figures ---- */
 
-static double ratio(uint64_t num, uint64_t den)
-{
-    return den ? (double)num / (double)den : NAN;
-}
 
-static void *map_array(uint64_t n, size_t elem, uint64_t *cap)
-{
-    *cap = n ? n : 1;
-    return os_map(*cap * elem);
-}
 
 static int setup(struct mt *m, const struct trace_summary *s)
 {
@@ -511,12 +502,12 @@ static int setup(struct mt *m, const struct trace_summary *s)
     r->sample_interval = s->n_ops / checkpoints ? s->n_ops / checkpoints : 1;
     m->slots = os_map(m->ms.n_slots * sizeof *m->slots);
     m->w = os_map(m->n * sizeof *m->w);
-    r->threads = map_array(m->n, sizeof *r->threads, &r->threads_cap);
+    r->threads = replay_map_array(m->n, sizeof *r->threads, &r->threads_cap);
     r->n_threads = m->n;
-    r->samples = map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
+    r->samples = replay_map_array(s->n_ops / r->sample_interval + 2 * s->count[TR_IDLE] + s->count[TR_PHASE] + 4,
                            sizeof *r->samples, &r->samples_cap);
-    r->phases = map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
-    r->idles = map_array(s->count[TR_IDLE], sizeof *r->idles, &r->idles_cap);
+    r->phases = replay_map_array(s->count[TR_PHASE] + 1, sizeof *r->phases, &r->phases_cap);
+    r->idles = replay_map_array(s->count[TR_IDLE], sizeof *r->idles, &r->idles_cap);
     struct hist *lat = NULL;
     if (o->latency) {
         r->lat = os_map(TR_KIND_COUNT * sizeof(struct hist));
@@ -614,27 +605,10 @@ static void figures(struct mt *m, const struct trace_summary *s)
     r->records = s->n_records;
     memcpy(r->count, s->count, sizeof r->count);
     r->excluded_ns = m->excluded_ns;
-    r->user_ns = m->u2.user_ns - m->u1.user_ns;
-    r->sys_ns = m->u2.sys_ns - m->u1.sys_ns;
-    r->minor_faults = m->u2.minor_faults - m->u1.minor_faults;
-    r->major_faults = m->u2.major_faults - m->u1.major_faults;
-    r->final_rss = r->samples[r->n_samples - 1].rss;
     r->final_live_bytes = live;
     r->peak_live_bytes = s->peak_live_bytes; /* trace order: see the top comment */
     r->peak_live_objects = s->peak_live_objects;
-    uint64_t hwm = 0, file = 0;
-    if (os_status_read(&hwm, &file) == 0 && hwm > file + r->baseline_rss)
-        r->peak_rss_hwm = hwm - file - r->baseline_rss;
-    r->peak_rss = r->peak_rss_sampled > r->peak_rss_hwm ? r->peak_rss_sampled : r->peak_rss_hwm;
-    uint64_t sum_rss = 0, sum_live = 0;
-    for (uint64_t i = 0; i < r->n_samples; i++)
-        if (r->samples[i].event == EV_OPS) {
-            sum_rss += r->samples[i].rss;
-            sum_live += r->samples[i].live;
-        }
-    r->frag_peak = ratio(r->peak_rss, r->peak_live_bytes);
-    r->frag_mean = ratio(sum_rss, sum_live);
-    r->frag_end = ratio(r->final_rss, r->final_live_bytes);
+    replay_end_figures(r, &m->u1, &m->u2);
 }
 
 /* Free what the trace left live (after the threads are gone: every op has happened). */

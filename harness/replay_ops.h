@@ -137,6 +137,14 @@ static inline void replay_free_leftover(const struct allocator *A, struct replay
         A->free(s->ptr, (s->size & SLOT_UNSIZED) ? 0 : SLOT_SIZE(s->size));
 }
 
+/* A result array of n elements (at least one), mapped and pre-faulted; *cap = its length. */
+void *replay_map_array(uint64_t n, size_t elem, uint64_t *cap);
+
+/* The figures both engines derive the same way at the end: CPU and faults
+ * (u2 - u1), final and peak RSS (samples and VmHWM), fragmentation. Needs the
+ * samples, baseline_rss, peak_rss_sampled, peak_live_bytes and final_live_bytes. */
+void replay_end_figures(struct replay_result *r, const struct os_usage *u1, const struct os_usage *u2);
+
 /* *dst = *a with calloc (malloc + memset) and realloc (malloc + copy + free)
  * filled in where a leaves them NULL. One allocator per process: the fallbacks
  * remember a. */

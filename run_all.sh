@@ -12,6 +12,11 @@
 # usage: ./run_all.sh [--rounds N] [--seed N] [--latency] [--trace FILE]... [-- DRIVER-OPTIONS...]
 #   --trace FILE   replay FILE (a trace or a .wl spec) instead of the default set (repeatable)
 #   --scale X      multiply the work of every .wl spec by X (0.01 is a smoke run)
+#   --quick        a smoke run: --scale 0.01 --rounds 1
+#   -a LIST        only these allocators (comma-separated; `dry` is the harness alone)
+#   -w LIST        only these workloads (comma-separated names from workloads/, e.g.
+#                  kvserver,redis: NAME.wl, NAME.trace or NAME.trace.zst)
+#   -r N           the same as --rounds N
 #   --variant NAME=ALLOCATOR:OPTS  add a row NAME that runs allocmark-ALLOCATOR
 #                  --alloc-opt OPTS (a named tuning profile; repeatable), e.g.
 #                  --variant slab-prealloc256M=slab:prealloc=256M
@@ -65,6 +70,8 @@ seed=$(date +%s)
 extra=()
 only=()
 scale=1
+only_allocs=
+only_workloads=
 variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -80,7 +87,11 @@ while [ $# -gt 0 ]; do
         --summarize) summarize "$2"; exit 0 ;;
         --) shift; extra+=("$@"); break ;;
         --scale) scale=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --quick) scale=0.01; rounds=1; shift ;;
+        -a) only_allocs=$2; shift 2 ;;
+        -w) only_workloads=$2; shift 2 ;;
+        -r) rounds=$2; shift 2 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -90,6 +101,14 @@ case "$scale" in ''|*[!0-9.]*|*.*.*) echo "run_all.sh: --scale needs a positive 
 
 make -s -j2 all >&2
 allocators="dry $(make -s -f Makefile print-allocators 2>/dev/null)"
+if [ -n "$only_allocs" ]; then
+    for a in ${only_allocs//,/ }; do
+        case " $allocators " in *" $a "*) ;;
+            *) echo "run_all.sh: -a: no allocator '$a' (built: $allocators)" >&2; exit 1 ;;
+        esac
+    done
+    allocators=${only_allocs//,/ }
+fi
 for v in "${variants[@]}"; do
     base=${v#*=}
     base=${base%%:*}
@@ -100,6 +119,15 @@ done
 shopt -s nullglob
 if [ ${#only[@]} -gt 0 ]; then
     traces=("${only[@]}")
+elif [ -n "$only_workloads" ]; then
+    traces=()
+    for w in ${only_workloads//,/ }; do
+        n=${#traces[@]}
+        for f in workloads/"$w".wl workloads/"$w".trace workloads/"$w".trace.zst; do
+            [ -f "$f" ] && traces+=("$f")
+        done
+        [ ${#traces[@]} -gt "$n" ] || { echo "run_all.sh: -w: no workload '$w' in workloads/" >&2; exit 1; }
+    done
 else
     traces=(workloads/*.wl workloads/*.trace workloads/*.trace.zst)
 fi

@@ -106,6 +106,8 @@ done
 # The traces shipped in workloads/ (the recorded ones are re-recorded by
 # workloads/record/*.sh, never here) must stay valid.
 check workloads/validate "$B/bin/allocmark-trace" validate workloads/*.trace workloads/*.trace.zst
+# The front door, as a smoke run: generate, replay, summarise (results/ is git-ignored).
+check run_all/quick ./run_all.sh --quick --seed 1 -a dry,glibc,slab -w churn,kvserver,handwritten
 
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"

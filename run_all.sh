@@ -33,6 +33,52 @@ field() { awk -v k="\"$1\":" '{ i = index($0, k); if (i) { v = substr($0, i + le
 stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
     printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
+# median, min, max and coefficient of variation (sd/mean) of numbers on stdin ("" if none)
+spread_stats() { grep -E '^-?[0-9]' | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
+    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
+    printf "%g,%g,%g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
+median_of() { spread_stats | cut -d, -f1; }
+# summary.csv: one row per workload x allocator, from the raw records alone.
+summary_csv() {
+    local dir=$1 t a name f g_ns g_rss ns wall rss
+    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,time_vs_glibc,peak_rss_vs_glibc"
+    for t in $(awk '{print $3}' "$dir/order.txt" | sort -u); do
+        name=$(basename "$t")
+        g_ns=$(field ns_per_op "$dir/raw/$name.glibc.jsonl" 2>/dev/null | median_of)
+        g_rss=$(field peak_rss_bytes "$dir/raw/$name.glibc.jsonl" 2>/dev/null | median_of)
+        for a in $(awk '{print $2}' "$dir/order.txt" | sort -u); do
+            f=$dir/raw/$name.$a.jsonl
+            ns=$(field ns_per_op "$f" 2>/dev/null | spread_stats)
+            wall=$(field wall_ns "$f" 2>/dev/null | awk '{printf "%.9f\n", $1/1e9}' | spread_stats)
+            rss=$(field peak_rss_bytes "$f" 2>/dev/null | median_of)
+            printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$name" "$a" "$(field ns_per_op "$f" 2>/dev/null | wc -l)" "$ns" "$wall" \
+                "$rss" "$(field frag_peak "$f" 2>/dev/null | median_of)" "$(field frag_end "$f" 2>/dev/null | median_of)" \
+                "$(field minor_faults "$f" 2>/dev/null | median_of)" \
+                "$(awk -v a="${ns%%,*}" -v b="$g_ns" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}'),$(awk -v a="$rss" -v b="$g_rss" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}')"
+        done
+    done
+}
+# machine.json: what ran, where, with which versions.
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
+machine_json() {
+    local dir=$1 a v first=1
+    printf '{"command":%s,' "$(json_str "$0 ${orig_args[*]:-}")"
+    printf '"date":%s,"seed":%s,"rounds":%s,"scale":%s,' "$(json_str "$(date -u +%FT%TZ)")" "$seed" "$rounds" "$(json_str "$scale")"
+    printf '"git":%s,' "$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')")"
+    printf '"cpu":%s,"cores":%s,' "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)"
+    printf '"mem_kb":%s,"kernel":%s,' "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" "$(json_str "$(uname -srm)")"
+    printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(ldd --version 2>&1 | head -1)")" "$(json_str "$(${CC:-cc} --version | head -1)")"
+    for a in $allocators; do
+        v=$(grep -o -m1 '"allocator_version":"[^"]*"' "$dir"/raw/*."$a".jsonl 2>/dev/null | head -1 | sed 's/.*:"//; s/"$//')
+        [ "$a" = dry ] && v="none: the harness alone (allocmark-glibc --dry)"
+        [ $first -eq 1 ] || printf ','
+        first=0
+        printf '%s:%s' "$(json_str "$a")" "$(json_str "${v:-unknown}")"
+    done
+    printf '}}\n'
+}
+# Write file $1 from stdin atomically (temp file, then rename).
+write_atomic() { cat > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"; }
 summarize() {
     local dir=$1 t a name f ns ns_min ns_spread rss g_ns g_rss
     local traces allocs rounds_done
@@ -190,6 +236,9 @@ for ((r = 1; r <= rounds; r++)); do
     done
 done
 
-summarize "$out" | tee "$out/summary.txt"
+summarize "$out" | tee "$out/summary.txt.tmp.$$" && mv "$out/summary.txt.tmp.$$" "$out/summary.txt"
+summary_csv "$out" | write_atomic "$out/summary.csv"
+machine_json "$out" | write_atomic "$out/machine.json"
+ln -sfn "$run_id" results/latest
 echo "results: $out" >&2
 [ "$failures" -eq 0 ] || { echo "run_all.sh: $failures runs failed (see $out/errors.log)" >&2; exit 1; }

@@ -108,6 +108,9 @@ done
 check workloads/validate "$B/bin/allocmark-trace" validate workloads/*.trace workloads/*.trace.zst
 # The front door, as a smoke run: generate, replay, summarise (results/ is git-ignored).
 check run_all/quick ./run_all.sh --quick --seed 1 -a dry,glibc,slab -w churn,kvserver,handwritten
+check run_all/files bash -c 'd=results/latest; [ "$(wc -l < $d/summary.csv)" -eq 10 ] &&
+    grep -q "^kvserver.wl,slab,1," $d/summary.csv && grep -q "\"allocators\":{\"dry\":" $d/machine.json &&
+    [ -s $d/summary.txt ] && grep -q -- "-w churn,kvserver,handwritten" $d/machine.json'
 
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"

@@ -17,6 +17,8 @@
 #   -w LIST        only these workloads (comma-separated names from workloads/, e.g.
 #                  kvserver,redis: NAME.wl, NAME.trace or NAME.trace.zst)
 #   -r N           the same as --rounds N
+#   --time-limit S each run is stopped after S seconds (default 600) and counted as
+#                  that cell's failure; the matrix goes on
 #   --variant NAME=ALLOCATOR:OPTS  add a row NAME that runs allocmark-ALLOCATOR
 #                  --alloc-opt OPTS (a named tuning profile; repeatable), e.g.
 #                  --variant slab-prealloc256M=slab:prealloc=256M
@@ -34,7 +36,7 @@ stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
     printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
 # median, min, max and coefficient of variation (sd/mean) of numbers on stdin ("" if none)
-spread_stats() { grep -E '^-?[0-9]' | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
+spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
     printf "%g,%g,%g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
 median_of() { spread_stats | cut -d, -f1; }
@@ -69,16 +71,20 @@ machine_json() {
     printf '"mem_kb":%s,"kernel":%s,' "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" "$(json_str "$(uname -srm)")"
     printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(ldd --version 2>&1 | head -1)")" "$(json_str "$(${CC:-cc} --version | head -1)")"
     for a in $allocators; do
-        v=$(grep -o -m1 '"allocator_version":"[^"]*"' "$dir"/raw/*."$a".jsonl 2>/dev/null | head -1 | sed 's/.*:"//; s/"$//')
-        [ "$a" = dry ] && v="none: the harness alone (allocmark-glibc --dry)"
+        v=$(cat "$dir"/raw/*."$a".jsonl 2>/dev/null | grep -o -m1 '"allocator_version":"[^"]*"' | sed 's/.*:"//; s/"$//' || true)
+        if [ "$a" = dry ]; then v="none: the harness alone (allocmark-glibc --dry)"; fi
         [ $first -eq 1 ] || printf ','
         first=0
         printf '%s:%s' "$(json_str "$a")" "$(json_str "${v:-unknown}")"
     done
     printf '}}\n'
 }
-# Write file $1 from stdin atomically (temp file, then rename).
-write_atomic() { cat > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"; }
+# atomic FILE CMD...: CMD's output becomes FILE only if CMD succeeds (temp file, then rename).
+atomic() {
+    local f=$1
+    shift
+    if "$@" > "$f.tmp.$$"; then mv "$f.tmp.$$" "$f"; else rm -f "$f.tmp.$$"; return 1; fi
+}
 summarize() {
     local dir=$1 t a name f ns ns_min ns_spread rss g_ns g_rss
     local traces allocs rounds_done
@@ -118,6 +124,7 @@ only=()
 scale=1
 only_allocs=
 only_workloads=
+time_limit=600
 variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -137,12 +144,14 @@ while [ $# -gt 0 ]; do
         -a) only_allocs=$2; shift 2 ;;
         -w) only_workloads=$2; shift 2 ;;
         -r) rounds=$2; shift 2 ;;
+        --time-limit) time_limit=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (try --help)" >&2; exit 1 ;;
     esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "run_all.sh: --rounds needs a positive integer" >&2; exit 1 ;; esac
 case "$seed" in ''|*[!0-9]*) echo "run_all.sh: --seed needs a non-negative integer" >&2; exit 1 ;; esac
+case "$time_limit" in ''|*[!0-9]*|0) echo "run_all.sh: --time-limit needs a positive number of seconds" >&2; exit 1 ;; esac
 case "$scale" in ''|*[!0-9.]*|*.*.*) echo "run_all.sh: --scale needs a positive number" >&2; exit 1 ;; esac
 
 make -s -j2 all >&2
@@ -228,17 +237,21 @@ for ((r = 1; r <= rounds; r++)); do
             fi
         done
         rc=0
-        "${driver[@]}" "${extra[@]}" "${replay_file[$t]}" >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log" || rc=$?
+        timeout --kill-after=10 "$time_limit" "${driver[@]}" "${extra[@]}" "${replay_file[$t]}" \
+            >> "$out/raw/$name.$a.jsonl" 2>> "$out/errors.log" || rc=$?
         if [ "$rc" -ne 0 ]; then
-            echo "run_all.sh: round $r: $a on $t (${replay_file[$t]}) failed with exit status $rc" >> "$out/errors.log"
+            why="exit status $rc"
+            [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && why="time limit of ${time_limit}s (exit status $rc)"
+            echo "run_all.sh: round $r: $a on $t (${replay_file[$t]}) failed: $why" >> "$out/errors.log"
             failures=$((failures + 1))
         fi
     done
 done
 
-summarize "$out" | tee "$out/summary.txt.tmp.$$" && mv "$out/summary.txt.tmp.$$" "$out/summary.txt"
-summary_csv "$out" | write_atomic "$out/summary.csv"
-machine_json "$out" | write_atomic "$out/machine.json"
+atomic "$out/summary.txt" summarize "$out"
+cat "$out/summary.txt"
+atomic "$out/summary.csv" summary_csv "$out"
+atomic "$out/machine.json" machine_json "$out"
 ln -sfn "$run_id" results/latest
 echo "results: $out" >&2
 [ "$failures" -eq 0 ] || { echo "run_all.sh: $failures runs failed (see $out/errors.log)" >&2; exit 1; }

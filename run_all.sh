@@ -38,12 +38,14 @@ stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
 # median, min, max and coefficient of variation (sd/mean) of numbers on stdin ("" if none)
 spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
-    printf "%g,%g,%g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
+    printf "%.10g,%.10g,%.10g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
 median_of() { spread_stats | cut -d, -f1; }
+# RSS after the last idle marker of each record (the "rss_bytes" of the last entry of "idle"), if any.
+idle_rss() { grep -o '"idle":\[[^]]*\]' "$1" 2>/dev/null | awk '{ n = split($0, e, "\"rss_bytes\":"); if (n > 1) { v = e[n]; sub(/[^0-9].*/, "", v); print v } }'; }
 # summary.csv: one row per workload x allocator, from the raw records alone.
 summary_csv() {
     local dir=$1 t a name f g_ns g_rss ns wall rss
-    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,time_vs_glibc,peak_rss_vs_glibc"
+    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,idle_rss_bytes_median,time_vs_glibc,peak_rss_vs_glibc"
     for t in $(awk '{print $3}' "$dir/order.txt" | sort -u); do
         name=$(basename "$t")
         g_ns=$(field ns_per_op "$dir/raw/$name.glibc.jsonl" 2>/dev/null | median_of)
@@ -53,9 +55,9 @@ summary_csv() {
             ns=$(field ns_per_op "$f" 2>/dev/null | spread_stats)
             wall=$(field wall_ns "$f" 2>/dev/null | awk '{printf "%.9f\n", $1/1e9}' | spread_stats)
             rss=$(field peak_rss_bytes "$f" 2>/dev/null | median_of)
-            printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$name" "$a" "$(field ns_per_op "$f" 2>/dev/null | wc -l)" "$ns" "$wall" \
+            printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$name" "$a" "$(field ns_per_op "$f" 2>/dev/null | wc -l)" "$ns" "$wall" \
                 "$rss" "$(field frag_peak "$f" 2>/dev/null | median_of)" "$(field frag_end "$f" 2>/dev/null | median_of)" \
-                "$(field minor_faults "$f" 2>/dev/null | median_of)" \
+                "$(field minor_faults "$f" 2>/dev/null | median_of)" "$(idle_rss "$f" | median_of)" \
                 "$(awk -v a="${ns%%,*}" -v b="$g_ns" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}'),$(awk -v a="$rss" -v b="$g_rss" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}')"
         done
     done

@@ -32,7 +32,7 @@ HARNESS_SRC := os.c membuf.c trace_format.c trace_read.c trace_write.c trace_tex
                hist.c tsc.c opstream.c replay.c json.c report.c replay_ops.c mtstream.c replay_mt.c
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/obj/harness/%.o)
 # The workload generators (spec in, trace out): only allocmark-trace and the tests.
-GEN_SRC     := spec.c $(notdir $(wildcard harness/gen*.c))
+GEN_SRC     := spec.c os_proc.c $(notdir $(wildcard harness/gen*.c))
 GEN_OBJ     := $(GEN_SRC:%.c=$(B)/obj/harness/%.o)
 SLAB_SRC    := $(wildcard allocators/slab/*.c)
 SLAB_OBJ    := $(SLAB_SRC:%.c=$(B)/obj/%.o)
@@ -118,7 +118,7 @@ $(B)/tests/shim/%: $(B)/obj/allocators/slab/shim/tests/%.o | test-deps
 REC_LIB     := $(B)/lib/libamrecord.so
 REC_LIB_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(wildcard harness/record/rec_*.c))
 REC_CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out harness/record/rec_%,$(wildcard harness/record/*.c))) \
-               $(B)/obj/harness/record_cli.o $(B)/obj/harness/os_proc.o $(B)/obj/harness/heaptrack_cli.o
+               $(B)/obj/harness/record_cli.o $(B)/obj/harness/heaptrack_cli.o
 REC_TESTS   := $(patsubst tests/record/%.c,$(B)/tests/record/%,$(wildcard tests/record/*.c))
 all: $(REC_LIB)
 test: $(REC_LIB) $(REC_TESTS)

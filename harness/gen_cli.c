@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gen.h"
 #include "os.h"
+#include "os_proc.h"
 
 static void usage(FILE *f)
 {
@@ -65,20 +65,6 @@ static void cache_path(char *out, size_t len, const char *dir, const char *spec_
     if (n > 3 && strcmp(base + n - 3, ".wl") == 0)
         n -= 3;
     snprintf(out, len, "%s/%.*s-%016llx.trace.zst", dir, (int)n, base, (unsigned long long)key);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 int gen_command(int argc, char **argv)
@@ -148,14 +134,14 @@ int gen_command(int argc, char **argv)
             return 1;
         }
         cache_path(cached, sizeof cached, cache_dir, spec_path, key);
-        struct stat st;
-        if (stat(cached, &st) == 0 && st.st_size > 0) {
+        unsigned long long size;
+        if (os_file_size(cached, &size) == 0 && size > 0) {
             /* cached: the spec must still be valid (same text, same program: it is) */
             printf("%s\n", cached);
             spec_free(&s);
             return 0;
         }
-        if (mkdir_p(cache_dir) != 0) {
+        if (os_make_dirs(cache_dir) != 0) {
             fprintf(stderr, "allocmark-trace: cannot create %s: %s\n", cache_dir, strerror(errno));
             spec_free(&s);
             return 1;

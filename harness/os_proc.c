@@ -120,6 +120,23 @@ int os_make_dir(const char *dir)
     return mkdir(dir, 0777) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+int os_make_dirs(const char *dir)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (os_make_dir(tmp) != 0)
+                return -1;
+            *p = '/';
+        }
+    return os_make_dir(tmp);
+}
+
 int os_remove_file(const char *path)
 {
     return unlink(path);

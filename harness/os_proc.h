@@ -28,6 +28,7 @@ int os_dir_writable(const char *path);
 int os_list_dir(const char *dir, int (*fn)(const char *name, void *arg), void *arg);
 
 int os_make_dir(const char *dir);     /* mkdir 0777, an existing folder is fine: 0 or -1 */
+int os_make_dirs(const char *dir);    /* the same, with any missing parents */
 int os_remove_file(const char *path); /* 0 or -1 */
 int os_remove_dir(const char *dir);   /* an empty folder: 0 or -1 */
 int os_file_size(const char *path, unsigned long long *size); /* 0 or -1 */

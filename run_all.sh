@@ -31,15 +31,13 @@ cd "$(dirname "$0")"
 # The first (top-level) occurrence of a numeric field on each line: per-phase
 # objects later on the line reuse names such as ns_per_op.
 field() { awk -v k="\"$1\":" '{ i = index($0, k); if (i) { v = substr($0, i + length(k)); sub(/[^-0-9.e+].*/, "", v); print v } }' "$2"; }
-# median, minimum and spread ((max-min)/median) of numbers on stdin
-stats() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "nan nan nan"; exit}
-    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
-    printf "%g %g %g\n", m, v[1], (m>0)?(v[NR]-v[1])/m:0}'; }
 # median, min, max and coefficient of variation (sd/mean) of numbers on stdin ("" if none)
 spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
     printf "%.10g,%.10g,%.10g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
 median_of() { spread_stats | cut -d, -f1; }
+# median, minimum and spread ((max-min)/median) of numbers on stdin, for the table
+stats() { spread_stats | awk -F, '{ if ($1 == "") print "nan nan nan"; else printf "%s %s %g\n", $1, $2, ($1 > 0) ? ($3 - $2) / $1 : 0 }'; }
 # RSS after the last idle marker of each record (the "rss_bytes" of the last entry of "idle"), if any.
 idle_rss() { grep -o '"idle":\[[^]]*\]' "$1" 2>/dev/null | awk '{ n = split($0, e, "\"rss_bytes\":"); if (n > 1) { v = e[n]; sub(/[^0-9].*/, "", v); print v } }'; }
 # summary.csv: one row per workload x allocator, from the raw records alone.

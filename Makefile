@@ -15,6 +15,11 @@ ALLOCATORS := $(sort $(patsubst ALLOC_LIBS_%,%,$(filter ALLOC_LIBS_%,$(.VARIABLE
 DEBIAN_DEPS := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libzstd-dev libcmocka-dev libinih-dev
 TEST_DEPS   := clang libclang-rt-14-dev
 TEST_DEPS   += sqlite3 python3
+# The charts (gnuplot) and the design-review report (matplotlib, seen by /usr/bin/python3
+# only); the tests also render the report in headless Chromium and run a --jobs list
+# with GNU parallel.
+REPORT_DEPS := gnuplot-nox python3-matplotlib
+TEST_DEPS   += $(REPORT_DEPS) chromium parallel
 
 CC      ?= cc
 WERROR  ?= 0
@@ -57,7 +62,7 @@ SLAB_TESTS := $(SLAB_TEST_NAMES:%=$(B)/tests/slab/%) \
               $(B)/tsan/tests/slab/test_slab_threads $(B)/asan/tests/slab/test_slab_threads
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
 
-.PHONY: all deps test-deps test clean fuzz print-allocators
+.PHONY: all deps report-deps test-deps test clean fuzz print-allocators plots
 .SECONDARY:
 all: $(DRIVERS) $(TOOLS)
 
@@ -66,6 +71,16 @@ deps:
 
 test-deps: deps
 	@harness/deps.sh $(TEST_DEPS)
+
+report-deps:
+	@harness/deps.sh $(REPORT_DEPS)
+
+# Charts (PNG and SVG, into RESULTS/plots/) and RESULTS/report.html from a results folder.
+RESULTS ?= results/latest
+plots: report-deps
+	@[ -d "$(RESULTS)/raw" ] || { echo "make plots: $(RESULTS) is not a results folder (make plots RESULTS=results/<run-id>)" >&2; exit 1; }
+	plots/plots.sh $(RESULTS)
+	/usr/bin/python3 plots/report.py $(RESULTS)
 
 # ---- objects ----
 $(B)/obj/%.o: %.c | deps

@@ -111,6 +111,10 @@ check run_all/quick ./run_all.sh --quick --seed 1 -a dry,glibc,slab -w churn,kvs
 check run_all/files bash -c 'd=results/latest; [ "$(wc -l < $d/summary.csv)" -eq 10 ] &&
     grep -q "^kvserver.wl,slab,1," $d/summary.csv && grep -q "\"allocators\":{\"dry\":" $d/machine.json &&
     [ -s $d/summary.txt ] && grep -q -- "-w churn,kvserver,handwritten" $d/machine.json'
+# The rest of the front door, one script each: tests/run_all/NAME.sh BUILD_DIR.
+for s in tests/run_all/*.sh; do
+    [ -f "$s" ] && check "run_all/$(basename "$s" .sh)" bash "$s" "$B"
+done
 
 # The trace reader under libFuzzer, from the seed corpus.
 mkdir -p "$B/fuzz/corpus"

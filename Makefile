@@ -17,9 +17,9 @@ TEST_DEPS   := clang libclang-rt-14-dev
 TEST_DEPS   += sqlite3 python3
 # The charts (gnuplot) and the design-review report (matplotlib, seen by /usr/bin/python3
 # only); the tests also render the report in headless Chromium and run a --jobs list
-# with GNU parallel.
+# with GNU parallel; jq checks JSON files in the tests.
 REPORT_DEPS := gnuplot-nox python3-matplotlib
-TEST_DEPS   += $(REPORT_DEPS) chromium parallel
+TEST_DEPS   += $(REPORT_DEPS) chromium parallel jq
 
 CC      ?= cc
 WERROR  ?= 0

@@ -20,18 +20,21 @@ enum exit_code { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_BAD_TRACE = 2, EXIT_REPLAY = 
 
 #define SHARED_JSON_CAP ((size_t)16 << 20)
 #define SHARED_CSV_CAP ((size_t)1 << 30)
+/* 5 op kinds x 7424 buckets x at most ~70 bytes a row */
+#define SHARED_HIST_CAP ((size_t)4 << 20)
 
 /* What a child hands back. */
 struct shared_out {
-    size_t json_len, csv_len;
+    size_t json_len, csv_len, hist_len;
     char json[SHARED_JSON_CAP];
+    char hist[SHARED_HIST_CAP];
     char csv[]; /* SHARED_CSV_CAP bytes */
 };
 
 struct job {
     const char *path;
     const struct replay_opts *opts;
-    int want_csv;
+    int want_csv, want_hist;
     struct shared_out *out;
 };
 
@@ -57,6 +60,11 @@ static void usage(FILE *f, const char *prog)
             "                       for the third-party allocators)\n"
             "  --json FILE          write the JSON lines to FILE (atomically) instead of stdout\n"
             "  --timeline FILE      write every RSS/live sample as CSV to FILE\n"
+            "  --histogram FILE     with --latency and one TRACE: write the latency histogram\n"
+            "                       of each op kind, merged over the threads, as CSV to FILE\n"
+            "                       (atomically): kind,lo_ns,hi_ns,count, one row per non-empty\n"
+            "                       bucket [lo_ns, hi_ns), ns after the timer-cost subtraction\n"
+            "                       (the values the JSON percentiles come from)\n"
             "  -h, --help           this text\n"
             "\n"
             "Each trace runs in a fresh child process. Exit status: 0 ok, 1 usage or I/O\n"
@@ -109,6 +117,11 @@ static int run_trace(void *arg)
         copy_out(job->out->csv, &job->out->csv_len, SHARED_CSV_CAP, &b);
         membuf_free(&b);
     }
+    if (job->want_hist) {
+        report_histogram_csv(&b, &r);
+        copy_out(job->out->hist, &job->out->hist_len, SHARED_HIST_CAP, &b);
+        membuf_free(&b);
+    }
     replay_result_free(&r);
     trace_close(&t);
     return rc == 0 ? EXIT_OK : EXIT_REPLAY;
@@ -145,13 +158,14 @@ static int parse_u64_opt(const char *s, uint64_t *v)
 int main(int argc, char **argv)
 {
     struct replay_opts o = { .touch = TOUCH_PAGES, .checkpoints = 1000 };
-    const char *json_path = NULL, *timeline_path = NULL;
+    const char *json_path = NULL, *timeline_path = NULL, *histogram_path = NULL;
     static const struct option longopts[] = {
         { "latency", no_argument, NULL, 'l' },      { "dry", no_argument, NULL, 'd' },
         { "touch", required_argument, NULL, 't' },  { "release-at-idle", no_argument, NULL, 'r' },
         { "checkpoints", required_argument, NULL, 'c' }, { "alloc-opt", required_argument, NULL, 'a' },
         { "json", required_argument, NULL, 'j' },   { "timeline", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },         { 0, 0, 0, 0 },
+        { "histogram", required_argument, NULL, 'H' }, { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -162,6 +176,7 @@ int main(int argc, char **argv)
         case 'a': o.alloc_opts = optarg; break;
         case 'j': json_path = optarg; break;
         case 'T': timeline_path = optarg; break;
+        case 'H': histogram_path = optarg; break;
         case 't':
             if (strcmp(optarg, "none") == 0)
                 o.touch = TOUCH_NONE;
@@ -188,6 +203,18 @@ int main(int argc, char **argv)
         usage(stderr, argv[0]);
         return EXIT_USAGE;
     }
+    /* Refused rather than guessed: without timers there is nothing to write, and
+     * the CSV has no trace column, so several traces' rows could not be told apart. */
+    if (histogram_path && !o.latency) {
+        fprintf(stderr, "%s: --histogram %s needs --latency (the histograms are of the per-op timings)\n", argv[0],
+                histogram_path);
+        return EXIT_USAGE;
+    }
+    if (histogram_path && argc - optind > 1) {
+        fprintf(stderr, "%s: --histogram %s takes one TRACE, not %d (its CSV has no trace column)\n", argv[0],
+                histogram_path, argc - optind);
+        return EXIT_USAGE;
+    }
     struct shared_out *shared = os_map_shared(sizeof *shared + SHARED_CSV_CAP);
     if (!shared) {
         fprintf(stderr, "%s: cannot map the result buffer\n", argv[0]);
@@ -198,12 +225,14 @@ int main(int argc, char **argv)
     membuf_init(&csv);
     int worst = EXIT_OK;
     for (int i = optind; i < argc; i++) {
-        struct job job = { .path = argv[i], .opts = &o, .want_csv = timeline_path != NULL, .out = shared };
-        shared->json_len = shared->csv_len = 0;
+        struct job job = { .path = argv[i], .opts = &o, .want_csv = timeline_path != NULL,
+                           .want_hist = histogram_path != NULL, .out = shared };
+        shared->json_len = shared->csv_len = shared->hist_len = 0;
         int status = os_run_child(run_trace, &job);
-        if (status < 0)
+        if (status < 0) {
             crash_json(&json, argv[i], status);
-        else {
+            shared->hist_len = 0; /* whatever a dying child left is not a whole histogram */
+        } else {
             membuf_append(&json, shared->json, shared->json_len);
             /* one header line for the whole file */
             const char *c = shared->csv;
@@ -229,6 +258,12 @@ int main(int argc, char **argv)
     }
     if (timeline_path && os_write_file_atomic(timeline_path, csv.data, csv.len) != 0) {
         fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], timeline_path, strerror(errno));
+        worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
+    }
+    /* Only from a child that reported (one that crashed left no histograms). */
+    if (histogram_path && shared->hist_len &&
+        os_write_file_atomic(histogram_path, shared->hist, shared->hist_len) != 0) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], histogram_path, strerror(errno));
         worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
     }
     return worst;

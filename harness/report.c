@@ -196,6 +196,24 @@ void report_json(struct membuf *out, const struct report_ctx *rc, const struct r
     json_end(&j);
 }
 
+void report_histogram_csv(struct membuf *out, const struct replay_result *r)
+{
+    if (!r->lat)
+        return;
+    double tpn = r->tsc.ticks_per_ns;
+    membuf_printf(out, "kind,lo_ns,hi_ns,count\n");
+    for (unsigned k = TR_MALLOC; k <= TR_FREE; k++) {
+        const struct hist *h = &r->lat[k];
+        for (unsigned i = 0; i < HIST_BUCKETS && h->count; i++) {
+            if (!h->bucket[i])
+                continue;
+            /* [low, high] in whole ticks is [low, high + 1) as a real interval */
+            double lo = (double)hist_bucket_low(i) / tpn, hi = ((double)hist_bucket_high(i) + 1.0) / tpn;
+            membuf_printf(out, "%s,%.3f,%.3f,%llu\n", trace_kind_name(k), lo, hi, (unsigned long long)h->bucket[i]);
+        }
+    }
+}
+
 void report_timeline_csv(struct membuf *out, const struct report_ctx *rc, const struct replay_result *r)
 {
     membuf_printf(out, "trace,op,t_ns,rss_bytes,live_bytes,event,index\n");

@@ -1,9 +1,10 @@
 /* test_drivers.c - the driver binaries end to end: every allocator in $ALLOCATORS
  * (from $ALLOCMARK_BIN) replays hand-written traces; the JSON carries every field
- * with the exact op and live figures; --dry, --latency, --timeline, --json and bad
- * input behave as documented; multi-thread traces replay on every allocator to the
- * same final live bytes. */
+ * with the exact op and live figures; --dry, --latency, --timeline, --json, --histogram
+ * and bad input behave as documented; multi-thread traces replay on every allocator
+ * to the same final live bytes. */
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -225,7 +226,7 @@ static void test_bad_input(void **state)
     assert_int_equal(run("allocmark-glibc", NULL), 1);
     assert_int_equal(run("allocmark-glibc", "--help", NULL), 0);
     static const char *opts[] = { "--latency", "--dry", "--touch", "--release-at-idle", "--checkpoints",
-                                  "--alloc-opt", "--json", "--timeline" };
+                                  "--alloc-opt", "--json", "--timeline", "--histogram" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_true(has(out, opts[i]));
 }
@@ -280,6 +281,152 @@ static void test_multi_thread_every_allocator(void **state)
     }
 }
 
+/* --histogram FILE: kind,lo_ns,hi_ns,count rows, as parsed back by the test. */
+struct hist_csv {
+    int n;
+    struct {
+        char kind[16];
+        double lo, hi;
+        unsigned long long count;
+    } row[8192];
+};
+
+static void read_hist_csv(const char *path, struct hist_csv *h)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("no histogram file %s", path);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "kind,lo_ns,hi_ns,count\n");
+    h->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_true(h->n < (int)(sizeof h->row / sizeof h->row[0]));
+        if (sscanf(line, "%15[a-z],%lf,%lf,%llu", h->row[h->n].kind, &h->row[h->n].lo, &h->row[h->n].hi,
+                   &h->row[h->n].count) != 4)
+            fail_msg("bad histogram row: %s", line);
+        assert_true(h->row[h->n].lo < h->row[h->n].hi && h->row[h->n].count > 0);
+        if (h->n > 0 && strcmp(h->row[h->n - 1].kind, h->row[h->n].kind) == 0)
+            assert_true(h->row[h->n - 1].hi <= h->row[h->n].lo); /* in value order, disjoint */
+        h->n++;
+    }
+    fclose(f);
+}
+
+/* The bucket [*lo, *hi) holding rank ceil(pct/100*count) of kind's rows. */
+static void csv_percentile(const struct hist_csv *h, const char *kind, unsigned long long count, double pct,
+                           double *lo, double *hi)
+{
+    unsigned long long rank = (unsigned long long)ceil(pct / 100.0 * (double)count - 1e-9), seen = 0;
+    if (rank < 1)
+        rank = 1;
+    for (int i = 0; i < h->n; i++) {
+        if (strcmp(h->row[i].kind, kind) != 0)
+            continue;
+        seen += h->row[i].count;
+        if (seen >= rank) {
+            *lo = h->row[i].lo;
+            *hi = h->row[i].hi;
+            return;
+        }
+    }
+    fail_msg("%s: rank %llu beyond the %llu counts of the CSV", kind, rank, seen);
+}
+
+/* Every kind's bucket counts sum to the JSON's count for that kind (the top-level,
+ * all-threads "latency" object), and the JSON's p50 and p99 lie in the bucket the
+ * CSV puts that rank in (the CSV rounds to 0.001 ns, the JSON to 6 digits). */
+static void check_histogram_against_json(const char *json, const struct hist_csv *h, int want_kinds)
+{
+    static const char *const kinds[] = { "malloc", "calloc", "realloc", "aligned", "free" };
+    const char *lat = strstr(json, "\"latency\":{\"timer\":");
+    assert_non_null(lat);
+    int kinds_seen = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        unsigned long long sum = 0;
+        for (int i = 0; i < h->n; i++)
+            if (strcmp(h->row[i].kind, kinds[k]) == 0)
+                sum += h->row[i].count;
+        char pat[48];
+        snprintf(pat, sizeof pat, "\"%s\":{\"count\":", kinds[k]);
+        const char *obj = strstr(lat, pat);
+        if (!obj) {
+            assert_int_equal(sum, 0);
+            continue;
+        }
+        kinds_seen++;
+        unsigned long long count = (unsigned long long)num(obj, "count");
+        if (sum != count)
+            fail_msg("%s: CSV counts sum to %llu, JSON count %llu", kinds[k], sum, count);
+        static const struct {
+            const char *key;
+            double pct;
+        } ps[] = { { "p50_ns", 50 }, { "p99_ns", 99 } };
+        for (size_t p = 0; p < 2; p++) {
+            double lo = 0, hi = 0, v = num(obj, ps[p].key), slack = 1e-3 + 1e-5 * v;
+            csv_percentile(h, kinds[k], count, ps[p].pct, &lo, &hi);
+            if (v < lo - slack || v > hi + slack)
+                fail_msg("%s %s: JSON %g outside the CSV's bucket [%g, %g)", kinds[k], ps[p].key, v, lo, hi);
+        }
+    }
+    assert_int_equal(kinds_seen, want_kinds);
+}
+
+static void test_histogram_file(void **state)
+{
+    (void)state;
+    static char text[1 << 20];
+    size_t n = 0;
+    /* one thread: every op kind, sizes spread so the latencies spread over buckets */
+    for (int i = 0; i < 6000; i++) {
+        unsigned size = 16 + (unsigned)(i * 7919) % 20000;
+        n += (size_t)snprintf(text + n, sizeof text - n, "t0 malloc %d %u\n", i, size);
+        if (i % 3 == 0)
+            n += (size_t)snprintf(text + n, sizeof text - n, "t0 realloc %d %u\n", i, size * 2);
+        if (i % 50 == 0)
+            n += (size_t)snprintf(text + n, sizeof text - n, "t0 calloc %d 3 %u\nt0 aligned %d 256 %u\n",
+                                  100000 + i, size, 200000 + i, size);
+        if (i >= 100)
+            n += (size_t)snprintf(text + n, sizeof text - n, "t0 free %d\n", i - 100);
+    }
+    const char *one = write_file("hist1.txt", text);
+    /* two threads: t1 allocates, t2 frees (merged over the threads in the CSV) */
+    n = 0;
+    for (int i = 0; i < 4000; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "t1 malloc %d %d\nt2 free %d\n", i, 16 + i % 3000, i);
+    const char *two = write_file("hist2.txt", text);
+    static struct hist_csv h;
+    static char json[sizeof out];
+    char csv[PATH_MAX + 16];
+    snprintf(csv, sizeof csv, "%s/hist.csv", scratch_dir);
+    char list[256], prog[64];
+    snprintf(list, sizeof list, "%s", allocators);
+    for (char *save, *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        snprintf(prog, sizeof prog, "allocmark-%s", a);
+        unlink(csv);
+        if (run(prog, "--latency", "--histogram", csv, one, NULL) != 0)
+            fail_msg("%s: %s", a, err);
+        memcpy(json, out, sizeof out);
+        read_hist_csv(csv, &h);
+        check_histogram_against_json(json, &h, 5);
+        unlink(csv);
+        if (run(prog, "--latency", "--histogram", csv, two, NULL) != 0)
+            fail_msg("%s: %s", a, err);
+        memcpy(json, out, sizeof out);
+        assert_int_equal(num(json, "threads"), 2);
+        read_hist_csv(csv, &h);
+        check_histogram_against_json(json, &h, 2);
+        assert_int_equal(num(strstr(json, "\"latency\":{\"timer\":"), "count"), 4000); /* malloc, all of t1 */
+    }
+    /* refused, with nothing written: without --latency, and with several traces */
+    unlink(csv);
+    assert_int_equal(run("allocmark-glibc", "--histogram", csv, one, NULL), 1);
+    assert_true(has(err, "--histogram") && has(err, "needs --latency"));
+    assert_int_equal(run("allocmark-glibc", "--latency", "--histogram", csv, one, two, NULL), 1);
+    assert_true(has(err, "--histogram") && has(err, "one TRACE"));
+    assert_int_equal(access(csv, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_outputs_to_files),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_multi_thread_every_allocator),
+        cmocka_unit_test(test_histogram_file),
     };
     return cmocka_run_group_tests_name("drivers", tests, setup, scratch_dir_teardown);
 }

@@ -169,6 +169,14 @@ $(B)/tests/gen_churn: $(B)/obj/tests/gen_churn.o $(HARNESS_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- tests ----
+# A fake allocator that crashes on purpose (tests/crash_adapter.c) for run_all.sh's
+# failure tests; built by make test into build/tests/bin/, never among the real drivers.
+CRASH_DRIVER := $(B)/tests/bin/allocmark-crash
+test: $(CRASH_DRIVER)
+$(CRASH_DRIVER): $(B)/obj/harness/driver_main.o $(HARNESS_OBJ) $(B)/obj/tests/crash_adapter.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
 $(B)/tests/test_%: $(B)/obj/tests/test_%.o $(HARNESS_OBJ) $(B)/obj/allocators/glibc.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka

@@ -1,0 +1,337 @@
+"""report_data - read a results folder (see results/README.md) into plain Python.
+
+Everything the report shows comes through load_results(); a file that is present but
+malformed raises InputError naming the file (and line), so report.py can exit non-zero
+with one clear message instead of a traceback. Optional parts (machine.json, raw/,
+timelines/, errors.log) may be absent: the report says so instead of failing.
+"""
+
+import csv
+import json
+import math
+import os
+import re
+import statistics
+
+NOISY_CV = 0.05          # a cell whose ns/op CV is above this is flagged noisy
+FULL_ROUNDS = 5          # fewer rounds than this (or scale < 1) is a smoke run
+DRY = "dry"              # the harness alone: a baseline row, not an allocator
+REFERENCE = "glibc"      # ratios are to this allocator when it is present
+
+REQUIRED_COLUMNS = ("workload", "allocator", "ns_per_op_median")
+NUMERIC_COLUMNS = (
+    "runs", "ns_per_op_median", "ns_per_op_min", "ns_per_op_max", "ns_per_op_cv",
+    "wall_s_median", "wall_s_min", "wall_s_max", "wall_s_cv", "peak_rss_bytes_median",
+    "frag_peak_median", "frag_end_median", "minor_faults_median", "idle_rss_bytes_median",
+    "time_vs_glibc", "peak_rss_vs_glibc",
+)
+TIMELINE_COLUMNS = ("op", "rss_bytes", "live_bytes", "event")
+
+
+class InputError(Exception):
+    """A results file that exists but cannot be read or understood."""
+
+
+class Cell:
+    """One workload x allocator row of summary.csv plus what raw/ adds to it."""
+
+    def __init__(self, workload, allocator, values):
+        self.workload = workload
+        self.allocator = allocator
+        self.v = values                  # column -> float or None (empty field)
+        self.records = []                # raw/<workload>.<allocator>.jsonl, one per round
+        self.timeline = None             # (round, rows) of the lowest round found
+        self.missing = False             # no row at all in summary.csv
+
+    def get(self, column):
+        return self.v.get(column)
+
+    @property
+    def runs(self):
+        r = self.get("runs")
+        return int(r) if r is not None else (len(self.records) if self.records else 0)
+
+    @property
+    def failed(self):
+        return not self.missing and (self.get("ns_per_op_median") is None or self.runs == 0)
+
+    @property
+    def ok(self):
+        return not self.missing and not self.failed
+
+    @property
+    def noisy(self):
+        cv = self.get("ns_per_op_cv")
+        return self.ok and cv is not None and cv > NOISY_CV
+
+    @property
+    def is_dry(self):
+        return self.allocator == DRY
+
+
+class Results:
+    def __init__(self, folder):
+        self.folder = folder
+        self.machine = {}
+        self.machine_note = None         # why machine.json is not shown, if it is not
+        self.workloads = []              # in summary.csv order
+        self.allocators = []             # reference first, dry last
+        self.cells = {}                  # (workload, allocator) -> Cell
+        self.extra_columns = []          # summary.csv columns this report does not know
+        self.errors_log = ""
+        self.timeline_files = 0
+
+    def cell(self, workload, allocator):
+        return self.cells[(workload, allocator)]
+
+    def row(self, workload, real_only=False):
+        """The cells of one workload in allocator order (missing ones included)."""
+        return [self.cells[(workload, a)] for a in self.allocators
+                if not (real_only and a == DRY)]
+
+    @property
+    def rounds(self):
+        r = _number(self.machine.get("rounds"))
+        if r is None:
+            runs = [c.runs for c in self.cells.values() if c.ok]
+            return max(runs) if runs else 0
+        return int(r)
+
+    @property
+    def scale(self):
+        return _number(self.machine.get("scale"))
+
+    @property
+    def smoke(self):
+        scale = self.scale
+        return self.rounds < FULL_ROUNDS or (scale is not None and scale < 1)
+
+
+def _number(text):
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def _read_summary(path, res):
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no summary.csv (is {os.path.dirname(path) or '.'} a results folder?)")
+    text = _read_text(path)
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise InputError(f"{path}: empty file")
+    header = [h.strip() for h in rows[0]]
+    lost = [c for c in REQUIRED_COLUMNS if c not in header]
+    if lost:
+        raise InputError(f"{path}: header has no column {', '.join(lost)} (line 1: {','.join(header)[:120]})")
+    res.extra_columns = [h for h in header if h not in NUMERIC_COLUMNS and h not in REQUIRED_COLUMNS]
+    seen_alloc = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not any(field.strip() for field in row):
+            continue
+        if len(row) < len(REQUIRED_COLUMNS):
+            raise InputError(f"{path}:{lineno}: {len(row)} fields, the header has {len(header)}")
+        rec = dict(zip(header, (field.strip() for field in row)))
+        workload, allocator = rec.get("workload", ""), rec.get("allocator", "")
+        if not workload or not allocator:
+            raise InputError(f"{path}:{lineno}: empty workload or allocator")
+        values = {}
+        for col in NUMERIC_COLUMNS:
+            field = rec.get(col, "")
+            if field in ("", "nan", "NaN", "-"):
+                values[col] = None
+                continue
+            x = _number(field)
+            if x is None:
+                raise InputError(f"{path}:{lineno}: column {col} is not a number: '{field[:40]}'")
+            values[col] = x
+        if (workload, allocator) in res.cells:
+            raise InputError(f"{path}:{lineno}: a second row for {workload} x {allocator}")
+        if workload not in res.workloads:
+            res.workloads.append(workload)
+        if allocator not in seen_alloc:
+            seen_alloc.append(allocator)
+        res.cells[(workload, allocator)] = Cell(workload, allocator, values)
+    if not res.cells:
+        raise InputError(f"{path}: no rows under the header")
+    rest = [a for a in seen_alloc if a not in (REFERENCE, DRY)]
+    res.allocators = ([REFERENCE] if REFERENCE in seen_alloc else []) + rest + \
+        ([DRY] if DRY in seen_alloc else [])
+    # A workload x allocator that summary.csv does not list at all is a hole in the
+    # matrix (e.g. a partial or resumed run): keep it visible as "missing".
+    for w in res.workloads:
+        for a in res.allocators:
+            if (w, a) not in res.cells:
+                c = Cell(w, a, {})
+                c.missing = True
+                res.cells[(w, a)] = c
+
+
+def _read_machine(path, res):
+    if not os.path.isfile(path):
+        res.machine_note = "machine.json is missing from this folder"
+        return
+    text = _read_text(path)
+    try:
+        m = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    if not isinstance(m, dict):
+        raise InputError(f"{path}: not a JSON object")
+    res.machine = m
+
+
+def _read_raw(folder, res):
+    for cell in res.cells.values():
+        path = os.path.join(folder, "raw", f"{cell.workload}.{cell.allocator}.jsonl")
+        if not os.path.isfile(path):
+            continue
+        for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
+            if not isinstance(rec, dict):
+                raise InputError(f"{path}:{lineno}: not a JSON object")
+            cell.records.append(rec)
+
+
+def _read_timeline(path):
+    text = _read_text(path)
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"{path}: empty timeline")
+    header = [h.strip() for h in header]
+    lost = [c for c in TIMELINE_COLUMNS if c not in header]
+    if lost:
+        raise InputError(f"{path}: timeline header has no column {', '.join(lost)}")
+    col = {name: header.index(name) for name in TIMELINE_COLUMNS}
+    rows = []
+    for lineno, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            rows.append((float(row[col["op"]]), float(row[col["rss_bytes"]]),
+                         float(row[col["live_bytes"]]), row[col["event"]].strip()))
+        except (ValueError, IndexError):
+            raise InputError(f"{path}:{lineno}: not a timeline row: '{','.join(row)[:80]}'") from None
+    return rows
+
+
+def _read_timelines(folder, res):
+    tdir = os.path.join(folder, "timelines")
+    if not os.path.isdir(tdir):
+        return
+    names = sorted(os.listdir(tdir))
+    res.timeline_files = sum(1 for n in names if n.endswith(".csv"))
+    for cell in res.cells.values():
+        pattern = re.compile(re.escape(f"{cell.workload}.{cell.allocator}.r") + r"(\d+)\.csv$")
+        found = sorted((int(m.group(1)), n) for n in names for m in [pattern.match(n)] if m)
+        if found:
+            rnd, name = found[0]
+            cell.timeline = (rnd, _read_timeline(os.path.join(tdir, name)))
+
+
+def load_results(folder):
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: not a folder")
+    res = Results(folder)
+    _read_summary(os.path.join(folder, "summary.csv"), res)
+    _read_machine(os.path.join(folder, "machine.json"), res)
+    _read_raw(folder, res)
+    _read_timelines(folder, res)
+    log = os.path.join(folder, "errors.log")
+    if os.path.isfile(log):
+        res.errors_log = _read_text(log)
+    return res
+
+
+# ---- figures derived from the raw records (medians over rounds) ----
+
+def median(values):
+    xs = [x for x in values if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def record_number(rec, *path):
+    """rec[path[0]][path[1]]... as a float, or None when absent or not a number."""
+    x = rec
+    for key in path:
+        if not isinstance(x, dict) or key not in x:
+            return None
+        x = x[key]
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def phases(cell):
+    """[(phase name, median ns/op, median minor faults, median ops)] over the rounds,
+    in the order of the first record; [] when the records have no phases."""
+    names = []
+    for rec in cell.records:
+        for ph in rec.get("phases") or []:
+            if isinstance(ph, dict) and ph.get("name") is not None and ph["name"] not in names:
+                names.append(str(ph["name"]))
+    out = []
+    for name in names:
+        rows = [ph for rec in cell.records for ph in (rec.get("phases") or [])
+                if isinstance(ph, dict) and str(ph.get("name")) == name]
+        out.append((name, median(record_number(p, "ns_per_op") for p in rows),
+                    median(record_number(p, "minor_faults") for p in rows),
+                    median(record_number(p, "ops") for p in rows)))
+    return out
+
+
+def init_cost(cell):
+    """(median init_ns, median init_minor_faults) over the rounds."""
+    return (median(record_number(r, "init_ns") for r in cell.records),
+            median(record_number(r, "init_minor_faults") for r in cell.records))
+
+
+PERCENTILES = (("p50", "p50_ns"), ("p90", "p90_ns"), ("p99", "p99_ns"),
+               ("p99.9", "p99_9_ns"), ("max", "max_ns"))
+
+
+def latency(cell):
+    """{op kind: [median of each PERCENTILES entry]} for kinds with a count > 0."""
+    out = {}
+    kinds = []
+    for rec in cell.records:
+        lat = rec.get("latency")
+        if isinstance(lat, dict):
+            for kind, v in lat.items():
+                if kind != "timer" and isinstance(v, dict) and (record_number(v, "count") or 0) > 0 \
+                        and kind not in kinds:
+                    kinds.append(kind)
+    for kind in kinds:
+        out[kind] = [median(record_number(r, "latency", kind, key) for r in cell.records)
+                     for _, key in PERCENTILES]
+    return out
+
+
+def first_value(cells, *path):
+    """The first raw record value at path over cells (e.g. the touch policy), or None."""
+    for c in cells:
+        for rec in c.records:
+            x = rec
+            for key in path:
+                x = x.get(key) if isinstance(x, dict) else None
+            if x is not None:
+                return x
+    return None

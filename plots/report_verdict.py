@@ -1,0 +1,268 @@
+"""report_verdict - the report's words: a verdict per workload and the overall summary.
+
+Every sentence is computed from the results and says only what they show: a margin
+inside the spread is called so, one round is called so, noisy and failed cells are named.
+Returns HTML fragments (inputs escaped through report_format).
+"""
+
+import math
+
+import report_data as D
+import report_format as F
+
+
+def ranked_by_time(res, workload):
+    """The workload's completed allocator cells (dry excluded), fastest first."""
+    cells = [c for c in res.row(workload, real_only=True) if c.ok]
+    return sorted(cells, key=lambda c: c.get("ns_per_op_median"))
+
+
+def ranked_by_rss(res, workload):
+    cells = [c for c in res.row(workload, real_only=True)
+             if c.ok and c.get("peak_rss_bytes_median") is not None]
+    return sorted(cells, key=lambda c: c.get("peak_rss_bytes_median"))
+
+
+def _ns(c):
+    return c.get("ns_per_op_median")
+
+
+def _rss(c):
+    return c.get("peak_rss_bytes_median")
+
+
+def _separation(a, b):
+    """Whether a's lead over b is outside their min-max ranges, in words ('' if it is)."""
+    single = [c.allocator for c in (a, b) if c.runs < 2]
+    if single:
+        return (f"{' and '.join(F.esc(x) for x in single)} ran one round only: there is no spread "
+                f"to judge this margin by")
+    a_max, b_min = a.get("ns_per_op_max"), b.get("ns_per_op_min")
+    if a_max is not None and b_min is not None and a_max >= b_min:
+        return (f"their min{F.DASH}max ranges overlap ({F.ns(a.get('ns_per_op_min'))}{F.DASH}"
+                f"{F.ns(a_max)} vs {F.ns(b_min)}{F.DASH}{F.ns(b.get('ns_per_op_max'))} ns/op): "
+                f"the order of these two is not established")
+    return ""
+
+
+def _time_sentence(res, workload, ranked):
+    best = ranked[0]
+    s = f"Fastest: {F.name(best.allocator)} at {F.ns(_ns(best))} ns/op"
+    notes = []
+    if len(ranked) > 1:
+        nxt = ranked[1]
+        s += (f", {F.less(_ns(best), _ns(nxt))} time per op than the next, "
+              f"{F.name(nxt.allocator)} ({F.ns(_ns(nxt))})")
+        sep = _separation(best, nxt)
+        if sep:
+            notes.append(sep)
+    else:
+        s += " (the only allocator that completed)"
+    ref = res.cells.get((workload, D.REFERENCE))
+    if best.allocator == D.REFERENCE:
+        if len(ranked) > 1:
+            s += f"; {F.name(D.REFERENCE)} itself is the fastest"
+    elif ref is None or ref.missing:
+        s += f"; no {F.esc(D.REFERENCE)} row to compare with"
+    elif ref.failed:
+        s += f"; {F.esc(D.REFERENCE)} FAILED, so there is no comparison with it"
+    elif len(ranked) < 2 or ranked[1] is not ref:
+        s += f", and {F.less(_ns(best), _ns(ref))} than {F.name(D.REFERENCE)} ({F.ns(_ns(ref))})"
+    s += "."
+    if notes:
+        s += " Caution: " + "; ".join(notes) + "."
+    return s
+
+
+def _memory_sentence(ranked_rss, fastest):
+    if not ranked_rss:
+        return "No peak RSS figures."
+    lean = ranked_rss[0]
+    s = f"Leanest in peak RSS: {F.name(lean.allocator)} at {F.size(_rss(lean))}"
+    if len(ranked_rss) > 1:
+        nxt = ranked_rss[1]
+        s += f" (next: {F.name(nxt.allocator)}, {F.more(_rss(nxt), _rss(lean))}, {F.size(_rss(nxt))})"
+    s += "."
+    if fastest is None:
+        return s
+    if fastest is lean:
+        s += f" Trade-off: none here {F.DASH} {F.name(fastest.allocator)} is both the fastest and the leanest."
+    elif _rss(fastest) is not None:
+        s += (f" Trade-off: {F.name(fastest.allocator)} takes {F.less(_ns(fastest), _ns(lean))} time "
+              f"than {F.name(lean.allocator)} for {F.more(_rss(fastest), _rss(lean))} peak RSS "
+              f"({F.size(_rss(fastest))}).")
+    return s
+
+
+def _phase_sentence(res, workload):
+    """Per phase, the fastest allocator and its page faults beside the others': an
+    allocator that faulted its memory in at init (or earlier) can win first-touch work
+    for that reason alone."""
+    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
+    per = {c.allocator: D.phases(c) for c in cells}
+    names = []
+    for ph in per.values():
+        for p in ph:
+            if p[0] not in names:
+                names.append(p[0])
+    if len(names) < 2:
+        return ""
+    parts, warn = [], []
+    for pname in names:
+        rows = [(a, p) for a, ph in per.items() for p in ph if p[0] == pname and p[1] is not None]
+        if len(rows) < 2:
+            continue
+        rows.sort(key=lambda r: r[1][1])
+        a, p = rows[0]
+        others = [r[1][2] for r in rows[1:] if r[1][2] is not None]
+        faults = p[2]
+        parts.append(f"{F.esc(pname)}: {F.name(a)} ({F.ns(p[1])} ns/op, {F.count(faults)} faults)")
+        if others and faults is not None:
+            typical = sorted(others)[len(others) // 2]
+            if typical >= 100 and faults < 0.5 * typical:
+                init_ns, init_faults = D.init_cost(res.cell(workload, a))
+                warn.append(f"{F.name(a)} took {F.count(faults)} page faults in {F.esc(pname)} against "
+                            f"{F.count(typical)} for the others (its init: {F.count(init_faults)} faults, "
+                            f"{F.ns((init_ns or 0) / 1000)} \u00b5s) {F.DASH} part of its lead there may be "
+                            f"memory faulted in before the timed work")
+    if not parts:
+        return ""
+    s = "Fastest by phase: " + "; ".join(parts) + "."
+    if warn:
+        s += " Caution: " + "; ".join(warn) + "."
+    return s
+
+
+def workload_verdict(res, workload):
+    """[HTML sentence] for one workload."""
+    ranked = ranked_by_time(res, workload)
+    out = []
+    if ranked:
+        out.append(_time_sentence(res, workload, ranked))
+    else:
+        out.append("No allocator completed this workload: there is no verdict.")
+    out.append(_memory_sentence(ranked_by_rss(res, workload), ranked[0] if ranked else None))
+    ph = _phase_sentence(res, workload)
+    if ph:
+        out.append(ph)
+    row = res.row(workload)
+    noisy = [c for c in row if c.noisy]
+    if noisy:
+        out.append("Noisy (CV of ns/op over 5%): " + ", ".join(
+            f"{F.name(c.allocator)} {F.pct(c.get('ns_per_op_cv'))}" for c in noisy) + ".")
+    failed = [c for c in row if c.failed]
+    if failed:
+        out.append("<span class=bad>FAILED</span>: " + ", ".join(F.name(c.allocator) for c in failed) +
+                   " (see errors.log below).")
+    missing = [c for c in row if c.missing]
+    if missing:
+        out.append("Not in summary.csv: " + ", ".join(F.name(c.allocator) for c in missing) + ".")
+    few = [c for c in row if c.ok and c.runs < D.FULL_ROUNDS]
+    if few and not res.smoke:
+        out.append("Fewer than 5 rounds: " + ", ".join(f"{F.name(c.allocator)} ({c.runs})" for c in few) + ".")
+    dry = res.cells.get((workload, D.DRY))
+    if dry is not None and dry.ok and ranked:
+        share = _ns(dry) / _ns(ranked[0]) if _ns(ranked[0]) else None
+        s = (f"The harness alone (dry) takes {F.ns(_ns(dry))} ns/op, {F.pct(share)} of the fastest's "
+             f"time, and is inside every row's ns/op")
+        if share is not None and share > 0.3:
+            s += ": differences between allocators are diluted by it"
+        out.append(s + ".")
+    return out
+
+
+def _geomean(xs):
+    xs = [x for x in xs if x is not None and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def across_workloads(res):
+    """Per allocator: wins in time and in peak RSS, geometric means vs the reference,
+    failures and noisy cells. [(allocator, dict)] in allocator order, dry excluded."""
+    table = []
+    for a in res.allocators:
+        if a == D.DRY:
+            continue
+        t_ratio, m_ratio = [], []
+        for w in res.workloads:
+            c, ref = res.cell(w, a), res.cells.get((w, D.REFERENCE))
+            if c.ok and ref is not None and ref.ok:
+                t_ratio.append(_ns(c) / _ns(ref) if _ns(ref) else None)
+                if _rss(c) is not None and _rss(ref):
+                    m_ratio.append(_rss(c) / _rss(ref))
+        cells = [res.cell(w, a) for w in res.workloads]
+        table.append((a, {
+            "time_wins": sum(1 for w in res.workloads
+                             if (r := ranked_by_time(res, w)) and r[0].allocator == a),
+            "rss_wins": sum(1 for w in res.workloads
+                            if (r := ranked_by_rss(res, w)) and r[0].allocator == a),
+            "completed": sum(1 for c in cells if c.ok),
+            "failed": [c.workload for c in cells if c.failed],
+            "noisy": sum(1 for c in cells if c.noisy),
+            "time_geo": _geomean(t_ratio), "time_n": len(t_ratio),
+            "rss_geo": _geomean(m_ratio), "rss_n": len(m_ratio),
+        }))
+    return table
+
+
+def overall(res):
+    """[HTML paragraph] for the recommendation section: what the data shows."""
+    out = []
+    table = across_workloads(res)
+    n = len(res.workloads)
+    if res.smoke:
+        out.append("<span class=warn>Smoke run</span> (see the caution above): what follows is a check "
+                   "that the comparison works, not a ranking to act on.")
+    if not table:
+        return out + ["The results hold no allocator rows (only the harness baseline)."]
+    winners = [(a, s["time_wins"]) for a, s in table if s["time_wins"]]
+    winners.sort(key=lambda x: -x[1])
+    lean = [(a, s["rss_wins"]) for a, s in table if s["rss_wins"]]
+    lean.sort(key=lambda x: -x[1])
+    if winners:
+        out.append(f"Fastest (median ns/op) over the {n} workload{'s' if n != 1 else ''}: " +
+                   ", ".join(f"{F.name(a)} in {k}" for a, k in winners) +
+                   ". Leanest in peak RSS: " + (", ".join(f"{F.name(a)} in {k}" for a, k in lean) or F.DASH) + ".")
+    top = winners[0][0] if winners else None
+    ranked_workloads = sum(1 for w in res.workloads if ranked_by_time(res, w))
+    if top is not None and winners[0][1] == ranked_workloads:
+        s = dict(table)[top]
+        msg = f"On this data {F.name(top)} is the fastest on every workload measured"
+        if s["rss_geo"] is not None and top != D.REFERENCE:
+            msg += (f", at {F.ratio(s['rss_geo'])} {F.esc(D.REFERENCE)}'s peak RSS "
+                    f"(geometric mean over {s['rss_n']} workloads)")
+        out.append(msg + ".")
+    elif winners:
+        out.append("No allocator is the fastest on every workload: the choice depends on which of "
+                   "these workloads resemble the server in question (see the verdicts below).")
+    geo = [(a, s) for a, s in table if s["time_geo"] is not None and a != D.REFERENCE]
+    if geo:
+        out.append(f"Geometric mean relative to {F.esc(D.REFERENCE)} (time; peak RSS) over the workloads "
+                   f"where both completed: " + ", ".join(
+                       f"{F.name(a)} {F.ratio(s['time_geo'])}; {F.ratio(s['rss_geo'])} ({s['time_n']})"
+                       for a, s in geo) + ". Below 1\u00d7 is faster or smaller.")
+    elif D.REFERENCE not in res.allocators:
+        out.append(f"There is no {F.esc(D.REFERENCE)} row, so no ratios to it.")
+    failed = [(a, s["failed"]) for a, s in table if s["failed"]]
+    for a, ws in failed:
+        out.append(f"{F.name(a)} <span class=bad>FAILED</span> on {', '.join(F.esc(w) for w in ws)}: "
+                   f"it cannot be recommended for such work until that is understood (errors.log below).")
+    noisy = sum(s["noisy"] for _, s in table)
+    if noisy:
+        out.append(f"{noisy} cell{'s' if noisy != 1 else ''} had a CV of ns/op over 5% "
+                   "(flagged in the tables): rerun on a quiet machine before relying on close margins.")
+    out.append("These figures hold for this machine, these workloads and the allocators' "
+               "settings recorded below; they say nothing about workloads not in this run.")
+    return out
+
+
+def smoke_caution(res):
+    scale = res.scale
+    bits = []
+    if res.rounds < D.FULL_ROUNDS:
+        bits.append(f"{res.rounds} round{'s' if res.rounds != 1 else ''} (fewer than {D.FULL_ROUNDS})")
+    if scale is not None and scale < 1:
+        bits.append(f"scale {scale:g} (the workloads shrunk)")
+    return ("<span class=warn>Smoke run</span>: " + " and ".join(bits) +
+            ". Treat every figure here as a check that the pipeline works, not as a measurement; "
+            "rerun with <code>./run_all.sh</code> (5 rounds, full scale) before deciding anything.")

@@ -1,0 +1,155 @@
+#!/bin/bash
+# report.sh BUILD_DIR - plots/report.py on real and damaged results folders: the
+# report is one self-contained HTML file whose every chart headless Chromium renders,
+# its verdict names the allocator summary.csv says is fastest, it survives a missing
+# glibc row, a FAILED cell, a hole in the matrix, no timelines and 20 workloads, and it
+# refuses a folder without summary.csv (or with a broken file) naming the file.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${1:-build}
+PY=/usr/bin/python3
+REPORT=plots/report.py
+for need in "$PY" chromium jq; do
+    command -v "$need" > /dev/null || { echo "report.sh: $need is missing (make test-deps)" >&2; exit 1; }
+done
+"$PY" -c 'import matplotlib' || { echo "report.sh: $PY has no matplotlib (make test-deps)" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/allocmark-report.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "report.sh: FAIL: $*" >&2; exit 1; }
+
+# A quick results folder of our own (a seed unlikely to share a run id with another run).
+# run_all.sh prints "results: DIR" last.
+quick() {
+    local out
+    out=$(./run_all.sh --quick --seed "$((RANDOM * 32768 + RANDOM))" "$@" 2>&1) || { printf '%s\n' "$out" >&2; fail "run_all.sh $*"; }
+    printf '%s\n' "$out" | sed -n 's/^results: //p' | tail -n 1
+}
+# Timelines by hand when run_all.sh does not write them yet: the driver's --timeline
+# on the trace each raw record names, as timelines/<workload>.<row>.r1.csv.
+add_timelines() {
+    local dir=$1 f base w a trace bin
+    [ -d "$dir/timelines" ] && return 0
+    mkdir -p "$dir/timelines"
+    for f in "$dir"/raw/*.jsonl; do
+        base=$(basename "$f" .jsonl)
+        a=${base##*.}
+        w=${base%.*}
+        trace=$(head -n 1 "$f" | jq -r .trace)
+        if [ "$a" = dry ]; then bin=("$B/bin/allocmark-glibc" --dry); else bin=("$B/bin/allocmark-$a"); fi
+        "${bin[@]}" --timeline "$dir/timelines/$w.$a.r1.csv" "$trace" > /dev/null
+    done
+}
+# render HTML: headless Chromium loads a copy of the report with a script that, on
+# load, writes how many <img> decoded (naturalWidth > 0) into the DOM; prints "N M".
+render() {
+    local html=$1 copy=$tmp/render.html
+    cp "$html" "$copy"
+    cat >> "$copy" <<'EOF'
+<script>window.addEventListener('load', function () {
+  var n = 0, im = document.images;
+  for (var i = 0; i < im.length; i++) if (im[i].complete && im[i].naturalWidth > 0) n++;
+  var p = document.createElement('p'); p.id = 'imgcheck';
+  p.textContent = 'IMGCHECK ' + n + ' ' + im.length; document.body.appendChild(p);
+});</script>
+EOF
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=10000 \
+        --user-data-dir="$tmp/chromium" --dump-dom "file://$copy" 2> "$tmp/chromium.err" |
+        sed -n 's/.*IMGCHECK \([0-9]*\) \([0-9]*\).*/\1 \2/p' | tail -n 1
+}
+# check_html HTML MIN_IMAGES: self-contained, one data: PNG per <img>, all rendered.
+check_html() {
+    local html=$1 min=$2 imgs pngs seen
+    [ -s "$html" ] || fail "$html not written"
+    if grep -Eiq '(src|href)[[:space:]]*=[[:space:]]*["'"'"']?(https?:)?//' "$html"; then
+        fail "$html refers to an external URL: $(grep -Eio '(src|href)=["'"'"']?(https?:)?//[^"'"'"' >]*' "$html" | head -n 1)"
+    fi
+    grep -Eiq '<link|<script' "$html" && fail "$html has a <link> or <script>: not self-contained"
+    imgs=$(grep -o '<img ' "$html" | wc -l)
+    pngs=$(grep -o '<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]\{100,\}"' "$html" | wc -l)
+    [ "$imgs" -ge "$min" ] || fail "$html: $imgs <img>, expected at least $min charts"
+    [ "$imgs" -eq "$pngs" ] || fail "$html: $imgs <img> but $pngs embedded base64 PNGs"
+    seen=$(render "$html")
+    [ "$seen" = "$imgs $imgs" ] || { cat "$tmp/chromium.err" >&2; fail "$html: Chromium rendered '$seen' (decoded, total) of $imgs images"; }
+    echo "ok: $html: $imgs charts, all rendered by Chromium"
+}
+# the allocator with the lowest median ns/op for a workload (dry and failed rows excluded)
+fastest() {
+    awk -F, -v w="$2" 'NR > 1 && $1 == w && $2 != "dry" && $4 != "" && (best == "" || $4 + 0 < min) { min = $4 + 0; best = $2 } END { print best }' "$1/summary.csv"
+}
+# section WORKLOAD HTML: the workload's verdict list (its <h3> up to the next one)
+section() { awk -v h="<h3><a href=\"#w-$1\">" 'index($0, h) { on = 1; print; next } on && /<h3>|<h2/ { exit } on' "$2"; }
+
+# 1. A real quick run (with dry, two allocators beyond glibc, three workloads) and timelines.
+r1=$(quick -a dry,glibc,jemalloc,slab -w churn,kvserver,handwritten)
+[ -d "$r1" ] || fail "run_all.sh gave no results folder"
+d1=$tmp/full
+cp -r "$r1" "$d1"
+add_timelines "$d1"
+start=$(date +%s%N)
+"$PY" "$REPORT" "$d1" > /dev/null || fail "report.py on $d1"
+echo "report.py took $((($(date +%s%N) - start) / 1000000)) ms on 3 workloads x 4 rows"
+html=$d1/report.html
+# 3 overview charts + per workload a phase chart and a timeline
+check_html "$html" 9
+[ "$(grep -c 'RSS over the run</h3>' "$html")" -eq 3 ] || fail "not one timeline per workload"
+for w in kvserver.wl churn.wl; do
+    f=$(fastest "$d1" "$w")
+    section "${w//./-}" "$html" | grep -q "Fastest: <b>$f</b>" || fail "$w: verdict does not name $f, the fastest in summary.csv"
+done
+grep -q 'Smoke run' "$html" || fail "a 1-round scale-0.01 run without the smoke caution"
+grep -qF "$(jq -r .command "$d1/machine.json")" "$html" || fail "the reproduce command is not in the report"
+ls "$d1"/report.html.tmp.* 2> /dev/null && fail "a temp file was left behind"
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,3000 \
+    --user-data-dir="$tmp/chromium" --screenshot="$tmp/shot.png" "file://$html" 2> /dev/null
+[ "$(head -c 8 "$tmp/shot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "no PNG screenshot"
+[ "$(stat -c %s "$tmp/shot.png")" -gt 20000 ] || fail "screenshot is nearly empty ($(stat -c %s "$tmp/shot.png") bytes)"
+echo "ok: screenshot $(stat -c %s "$tmp/shot.png") bytes"
+
+# 2. Damaged: no glibc row, slab FAILED on churn, jemalloc's kvserver row gone (a hole),
+# no timelines, one run per cell, a driver message in errors.log.
+d2=$tmp/damaged
+cp -r "$r1" "$d2"
+rm -rf "$d2/timelines"
+awk -F, -v OFS=, 'NR == 1 { print; next } $2 == "glibc" { next } $1 == "kvserver.wl" && $2 == "jemalloc" { next }
+    $1 == "churn.wl" && $2 == "slab" { for (i = 4; i <= NF; i++) $i = ""; $3 = 0 } { print }' "$r1/summary.csv" > "$d2/summary.csv"
+echo "round 1 slab churn.wl: exit status 139 (killed by SIGSEGV)" >> "$d2/errors.log"
+"$PY" "$REPORT" "$d2" > /dev/null || fail "report.py on a damaged folder"
+html=$d2/report.html
+check_html "$html" 3
+grep -q 'FAILED' "$html" || fail "the FAILED cell is not called out"
+grep -q 'no <b>\?glibc' "$html" || grep -q 'no glibc row' "$html" || fail "the missing glibc row is not said"
+grep -q 'Not in summary.csv: <b>jemalloc</b>' "$html" || fail "the missing kvserver x jemalloc cell is not said"
+grep -q 'exit status 139' "$html" || fail "errors.log is not in the report"
+grep -q 'No timelines' "$html" || fail "no word about the missing timelines"
+
+# 3. Twenty workloads (summary.csv rows copied under new names; no raw records).
+d3=$tmp/twenty
+mkdir -p "$d3"
+cp "$r1/machine.json" "$d3/"
+{ head -n 1 "$r1/summary.csv"; for i in $(seq -w 1 20); do tail -n +2 "$r1/summary.csv" | grep '^kvserver.wl,' | sed "s/^kvserver.wl,/w$i.wl,/"; done; } > "$d3/summary.csv"
+"$PY" "$REPORT" "$d3" > /dev/null || fail "report.py on 20 workloads"
+[ "$(grep -c '<h2 id="w-w' "$d3/report.html")" -eq 20 ] || fail "not 20 workload sections"
+grep -q '<img ' "$d3/report.html" || fail "no chart for 20 workloads"
+
+# 4. Latency percentiles when the run has them.
+r4=$(quick --latency -a glibc,slab -w handwritten)
+"$PY" "$REPORT" "$r4" > /dev/null || fail "report.py on a --latency run"
+grep -q 'latency percentiles\|Latency</h3>' "$r4/report.html" || fail "no latency chart in a --latency run"
+grep -q 'These runs used --latency' "$r4/report.html" || fail "no caution about --latency ns/op"
+
+# 5. Bad input: a clear message naming the file, a non-zero exit, nothing written.
+d5=$tmp/bad
+mkdir -p "$d5/raw"
+if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a folder without summary.csv"; fi
+grep -q "$d5/summary.csv" "$tmp/err" || fail "the error does not name summary.csv: $(cat "$tmp/err")"
+[ ! -e "$d5/report.html" ] || fail "report.html written for bad input"
+cp "$r1/summary.csv" "$d5/"
+echo '{"command": ' > "$d5/machine.json"
+if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a broken machine.json"; fi
+grep -q "$d5/machine.json" "$tmp/err" || fail "the error does not name machine.json: $(cat "$tmp/err")"
+rm "$d5/machine.json"
+sed -i '2s/,[0-9.]*,/,fast,/' "$d5/summary.csv"
+if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a word in a number column"; fi
+grep -q "$d5/summary.csv:2" "$tmp/err" || fail "the error does not name summary.csv:2: $(cat "$tmp/err")"
+[ ! -e "$d5/report.html" ] || fail "report.html written for bad input"
+echo "ok: bad input refused with the file named: $(cat "$tmp/err")"

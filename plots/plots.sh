@@ -9,11 +9,11 @@ set -euo pipefail
 me=plots.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # field, spread_stats: the summary step's helpers, so a median here is the summary's median.
-# shellcheck source=../harness/run_all/results.sh
+# shellcheck source=SCRIPTDIR/../harness/run_all/results.sh
 . "$here/../harness/run_all/results.sh"
 
 die() { echo "$me: $*" >&2; exit 1; }
-[ $# -eq 1 ] && [ "${1#-}" = "$1" ] || die "usage: plots/plots.sh RESULTS_DIR (a results/<run-id>/ folder)"
+if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then die "usage: plots/plots.sh RESULTS_DIR (a results/<run-id>/ folder)"; fi
 dir=${1%/}
 [ -d "$dir" ] || die "$dir: no such folder"
 [ -f "$dir/summary.csv" ] || die "$dir/summary.csv: missing (not a results folder?)"
@@ -65,6 +65,15 @@ done < "$tmp/summary.tsv" > "$tmp/cells.tsv"
 cut -f1 "$tmp/cells.tsv" | awk '!seen[$0]++' > "$tmp/workloads"
 cut -f2 "$tmp/cells.tsv" | awk '!seen[$0]++' | awk '$0 == "glibc" { g = 1; next } $0 != "dry" { o = o $0 "\n" } END { printf "%s%s", g ? "glibc\n" : "", o }' > "$tmp/allocs"
 
+# Ratios to glibc only if every workload with a result has a glibc result (time and
+# peak RSS): one axis cannot mix ratios and absolute figures. reference_mode is
+# "relative" or "absolute", no_glibc the workloads without glibc ("" if glibc is not run).
+no_glibc=$(awk -F'\t' '$2 != "dry" && $4 > 0 && !($1 in has) { has[$1] = 1; order[++n] = $1 }
+    $2 == "glibc" && $4 > 0 && $7 > 0 { ok[$1] = 1 } $2 == "glibc" { run = 1 }
+    END { for (i = 1; i <= n; i++) if (run && !ok[order[i]]) l = l ", " order[i]; print substr(l, 3) }' "$tmp/cells.tsv")
+reference_mode=relative
+if [ -n "$no_glibc" ] || ! grep -qx glibc "$tmp/allocs"; then reference_mode=absolute; fi
+
 # One gnuplot string literal, single-quoted ('' is a quote inside).
 gp_str() { printf "'%s'" "${1//\'/\'\'}"; }
 # The run's description under every title, from machine.json (optional).
@@ -103,19 +112,16 @@ draw() {
 # bars METRIC: METRIC.dat (a block per allocator: x y whisker_lo whisker_hi, then a
 # block of dry dashes and one of failed cells) and METRIC.vars.
 bars() {
-    awk -F'\t' -v metric="$1" -v dat="$tmp/$1.dat" -v nw="$nwork" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
+    awk -F'\t' -v metric="$1" -v refmode="$reference_mode" -v missing="$no_glibc" -v dat="$tmp/$1.dat" -v nw="$nwork" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
     function emit(x, y, lo, hi) { printf "%s\t%s\t%s\t%s\n", x, y, lo, hi > dat; note(y); if (lo != "NaN") { note(lo); note(hi) } }
     function note(y) { if (y < ymin) ymin = y; if (y > ymax) ymax = y }
     function listq(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
     BEGIN { c = (metric == "time") ? 4 : (metric == "rss") ? 7 : 10
             while ((getline l < walloc) > 0) al[++na] = l
             while ((getline l < wwork) > 0) { wk[++n] = l; wi[l] = n } }
-    { v[$1, $2] = $(c); lo[$1, $2] = $(c + 1); hi[$1, $2] = $(c + 2); if ($2 != "dry" && $(c) > 0) has[$1] = 1 }
+    { v[$1, $2] = $(c); lo[$1, $2] = $(c + 1); hi[$1, $2] = $(c + 2) }
     END {
-        # Relative to glibc only if every workload with results has a glibc result.
-        mode = (metric == "frag") ? "ratio" : "relative"
-        for (i = 1; i <= n; i++) if (mode == "relative" && has[wk[i]] && !(v[wk[i], "glibc"] > 0)) { missing = missing sep wk[i]; sep = ", " }
-        if (missing != "" || mode == "relative" && n > 0 && na > 0 && al[1] != "glibc") mode = "absolute"
+        mode = (metric == "frag") ? "ratio" : refmode
         unit = (metric == "rss" && mode == "absolute") ? 1048576 : 1
         ymin = 1e300; ymax = -1e300; if (mode != "absolute") { note(1 / 1.15); note(1.15) }
         bw = 0.8 / (na > 0 ? na : 1)
@@ -148,3 +154,151 @@ for m in time rss frag; do
     bars "$m"
     draw "$m" "$m" "$tmp/$m.vars"
 done
+
+# ---- timeline-<workload>: RSS and live bytes over the run ----
+# median_round W A: "peak<TAB>file" of the timeline round of W x A whose peak RSS is
+# the median of its rounds (the lower one of an even count); nothing if it has none.
+# Every round file is checked here: the driver's header, numbers where numbers belong.
+median_round() {
+    local f files=()
+    for f in "$dir/timelines/$1.$2".r*.csv; do
+        if [[ $f =~ \.r[0-9]+\.csv$ ]] && [ -f "$f" ]; then files+=("$f"); fi
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    awk -F, '
+        function bad(msg) { print "plots.sh: " FILENAME ":" FNR ": " msg > "/dev/stderr"; err = 1; exit 1 }
+        FNR == 1 { delete col; for (i = 1; i <= NF; i++) col[$i] = i
+                   if (!("op" in col) || !("rss_bytes" in col) || !("live_bytes" in col)) bad("not a timeline: the header has no op, rss_bytes or live_bytes column")
+                   o = col["op"]; r = col["rss_bytes"]; l = col["live_bytes"]; peak[FILENAME] = 0; next }
+        $o !~ /^[0-9]+$/ || $r !~ /^-?[0-9]+$/ || $l !~ /^-?[0-9]+$/ { bad("op, rss_bytes and live_bytes must be whole numbers") }
+        { if ($r > peak[FILENAME]) peak[FILENAME] = $r; if ($l > peak[FILENAME]) peak[FILENAME] = $l }
+        END { if (!err) for (f in peak) printf "%d\t%s\n", peak[f], f }' "${files[@]}" |
+        sort -g | awk -F'\t' '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }'
+}
+# timeline_data W: W's timeline.dat (per allocator a block "op rss live" and a block of
+# "op rss" after each idle marker) and timeline.vars; false if W has no timeline at all.
+timeline_data() {
+    local w=$1 a picked peak f round any=0 max=0 keys=""
+    : > "$tmp/timeline.dat"
+    while read -r a; do
+        picked=$(median_round "$w" "$a") || exit 1
+        if [ -n "$picked" ]; then
+            peak=${picked%%$'\t'*}
+            any=1
+            [ "$peak" -le "$max" ] || max=$peak
+            f=${picked#*$'\t'} round=${f##*.r}
+            keys="$keys $a(r${round%.csv})"
+            awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                { printf "%s\t%s\t%s\n", $(c["op"]), $(c["rss_bytes"]), $(c["live_bytes"]) }
+                $(c["event"]) == "idle_after" { idle = idle $(c["op"]) "\t" $(c["rss_bytes"]) "\n" }
+                END { printf "NaN\tNaN\tNaN\n\n\n%s", idle }' "$f" >> "$tmp/timeline.dat"
+        else
+            keys="$keys $a(none)"
+            printf 'NaN\tNaN\tNaN\n\n\n' >> "$tmp/timeline.dat"
+        fi
+        printf 'NaN\tNaN\n\n\n' >> "$tmp/timeline.dat"
+    done < "$tmp/allocs"
+    [ "$any" -eq 1 ] || return 1
+    {
+        printf 'workload = %s\ndatafile = %s\nkeys = %s\n' "$(gp_str "$w")" "$(gp_str "$tmp/timeline.dat")" "$(gp_str "${keys# }")"
+        # KiB for small traces (a hand-written one peaks at a few pages), else MiB.
+        if [ "$max" -lt 1048576 ]; then echo 'unit = 1024.0; unitname = "KiB"'; else echo 'unit = 1048576.0; unitname = "MiB"'; fi
+        echo 'width = 1200; height = 620'
+    } > "$tmp/timeline.vars"
+}
+if [ -d "$dir/timelines" ]; then
+    while read -r w; do
+        if timeline_data "$w"; then draw "timeline-$w" timeline "$tmp/timeline.vars"; fi
+    done < "$tmp/workloads"
+else
+    echo "$me: $dir/timelines/: none, so no timeline charts" >&2
+fi
+
+# ---- latency-<workload>: percentiles per op kind (runs with --latency only) ----
+kinds="malloc calloc realloc aligned free"
+# latency_cell FILE: per op kind with calls, "kind count p50 p90 p99 p99.9 max", each the
+# median over the rounds of the run's top-level "latency" object (the merged one: it
+# comes before per_thread's). Nothing if no round has latency figures.
+latency_cell() {
+    awk -v kinds="$kinds" -v f="$1" '
+        function num(s, k,   i, v) { i = index(s, "\"" k "\":"); if (!i) return ""; v = substr(s, i + length(k) + 3); sub(/[^-0-9.e+].*/, "", v); return v }
+        function median(k, p,   i, j, t, m) { m = n[k]
+            for (i = 1; i <= m; i++) a[i] = v[k, p, i] + 0
+            for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+        BEGIN { nk = split(kinds, kind, " "); np = split("count p50_ns p90_ns p99_ns p99_9_ns max_ns", pct, " ") }
+        { i = index($0, "\"latency\":{"); if (!i) next
+          s = substr($0, i); s = substr(s, 1, index(s, "}}"))
+          for (k = 1; k <= nk; k++) {
+              j = index(s, "\"" kind[k] "\":{"); if (!j) continue
+              o = substr(s, j); o = substr(o, 1, index(o, "}"))
+              if (num(o, "count") + 0 <= 0) continue
+              n[k]++
+              for (p = 1; p <= np; p++) { x = num(o, pct[p]); if (x == "") { print "plots.sh: " f ":" NR ": latency." kind[k] " has no " pct[p] > "/dev/stderr"; exit 1 }; v[k, p, n[k]] = x }
+          } }
+        END { for (k = 1; k <= nk; k++) if (n[k]) { printf "%s", kind[k]; for (p = 1; p <= np; p++) printf "\t%g", median(k, p); printf "\n" } }' "$1"
+}
+# latency_data W: latency.dat (per present op kind, per allocator a block "x ns" for
+# x = 1..5: p50 p90 p99 p99.9 max; 0 or missing = NaN) and latency.vars; false if W has no latency figures.
+latency_data() {
+    local w=$1 a f
+    : > "$tmp/latency.cells"
+    while read -r a; do
+        f=$dir/raw/$w.$a.jsonl
+        if [ -r "$f" ]; then latency_cell "$f" | sed "s/^/$a\t/" >> "$tmp/latency.cells" || return 2; fi
+    done < "$tmp/allocs"
+    [ -s "$tmp/latency.cells" ] || return 1
+    awk -F'\t' -v kinds="$kinds" -v walloc="$tmp/allocs" -v dat="$tmp/latency.dat" -v w="$w" '
+        function q(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
+        BEGIN { nk = split(kinds, kind, " "); while ((getline l < walloc) > 0) al[++na] = l }
+        { for (p = 1; p <= 6; p++) v[$1, $2, p] = $(p + 2); has[$2] = 1; if (!($2 in cnt)) cnt[$2] = $3 }
+        END { ymin = 1e300; ymax = 0
+            for (k = 1; k <= nk; k++) if (has[kind[k]]) {
+                present = present " " kind[k]; counts = counts " " cnt[kind[k]]
+                for (a = 1; a <= na; a++) {
+                    for (p = 2; p <= 6; p++) { y = v[al[a], kind[k], p]
+                        # 0 = below the timer resolution once its overhead is subtracted: no place on a log axis
+                        if (y == "" || y <= 0) { y = "NaN"; if (v[al[a], kind[k], p] != "") zero = 1 } else { if (y < ymin) ymin = y; if (y > ymax) ymax = y }
+                        printf "%d\t%s\n", p - 1, y > dat }
+                    printf "\n\n" > dat } }
+            if (ymax == 0) { ymin = 1; ymax = 10 }
+            sub(/^ /, "", present); n = split(present, junk, " ")
+            printf "workload = %s\ndatafile = %s\nkinds = %s\ncounts = %s\nnkinds = %d\nymin = %g\nymax = %g\nhas_zero = %d\n",
+                q(w), q(dat), q(present), q(counts), n, ymin / 1.5, ymax * 1.5, zero
+            printf "width = %d\nheight = 560\n", (n * 340 + 120 < 900) ? 900 : n * 340 + 120 }' "$tmp/latency.cells" > "$tmp/latency.vars"
+}
+rc=0
+while read -r w; do
+    : > "$tmp/latency.dat"
+    latency_data "$w" || rc=$?
+    case $rc in
+        0) draw "latency-$w" latency "$tmp/latency.vars" ;;
+        1) rc=0 ;;
+        *) exit 1 ;;
+    esac
+done < "$tmp/workloads"
+
+# ---- tradeoff: time against peak memory, a point per allocator per workload ----
+awk -F'\t' -v mode="$reference_mode" -v walloc="$tmp/allocs" -v dat="$tmp/tradeoff.dat" '
+    function note(x, y) { if (x < xmin) xmin = x; if (x > xmax) xmax = x; if (y < ymin) ymin = y; if (y > ymax) ymax = y }
+    BEGIN { while ((getline l < walloc) > 0) al[++na] = l; xmin = ymin = 1e300; xmax = ymax = -1e300 }
+    { ns[$1, $2] = $4; rss[$1, $2] = $7; if (!($1 in seen)) { seen[$1] = 1; wk[++n] = $1 } }
+    END {
+        if (mode == "relative") note(1, 1)
+        for (a = 1; a <= na; a++) {
+            # every glibc point is (1, 1) when relative: drawn once, by the script
+            for (i = 1; i <= n && !(mode == "relative" && al[a] == "glibc"); i++) {
+                k = wk[i] SUBSEP al[a]; g = wk[i] SUBSEP "glibc"
+                if (!(ns[k] > 0 && rss[k] > 0)) continue
+                x = (mode == "relative") ? rss[k] / rss[g] : rss[k] / 1048576; y = (mode == "relative") ? ns[k] / ns[g] : ns[k]
+                label = wk[i]; sub(/\.(wl|trace|trace\.zst)$/, "", label)
+                printf "%g\t%g\t%s\n", x, y, label > dat; note(x, y)
+            }
+            printf "NaN\tNaN\t-\n\n\n" > dat
+        }
+        if (xmin > xmax) { xmin = ymin = 0.5; xmax = ymax = 2 }
+        printf "mode = \"%s\"\nxmin = %g\nxmax = %g\nymin = %g\nymax = %g\n", mode, xmin / 1.25, xmax * 1.25, ymin / 1.25, ymax * 1.25
+        print "width = 1400\nheight = 1000"
+    }' "$tmp/cells.tsv" > "$tmp/tradeoff.vars"
+printf 'datafile = %s\nno_glibc = %s\n' "$(gp_str "$tmp/tradeoff.dat")" "$(gp_str "$no_glibc")" >> "$tmp/tradeoff.vars"
+draw tradeoff tradeoff "$tmp/tradeoff.vars"

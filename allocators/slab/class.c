@@ -66,38 +66,53 @@ static struct slab_desc *slab_with_room(struct slab_pool *p, unsigned c)
     return d;
 }
 
-/* One chunk; class lock held. */
-static void *take_chunk(struct slab_pool *p, unsigned c)
+/* Up to n chunks into out, from as many slabs as it takes; class lock held.
+ * Returns how many (fewer only when no slab can be had: errno ENOMEM). A
+ * slab's chunks go in runs: its free list first, then its untouched tail
+ * carved in one step, and its counters and state change once per run, not
+ * once per chunk (a burst refills a magazine from fresh slabs at a few
+ * instructions a chunk). */
+static unsigned take_chunks(struct slab_pool *p, unsigned c, void **out, unsigned n)
 {
     struct slab_class *k = &p->cls[c];
-    struct slab_desc *d = slab_with_room(p, c);
-    if (!d)
-        return NULL;
-    void *chunk;
-    if (d->free) {
-        chunk = d->free;
-        d->free = *(void **)chunk;
-    } else {
-        chunk = _slab_addr(p, d) + (size_t)d->carved * k->size;
-        d->carved++;
+    unsigned got = 0;
+    while (got < n) {
+        struct slab_desc *d = slab_with_room(p, c);
+        if (!d)
+            break;
+        unsigned first = got;
+        void *f = d->free;
+        while (f && got < n) {
+            out[got++] = f;
+            f = *(void **)f;
+        }
+        d->free = f;
+        if (got < n && !f) {
+            unsigned room = k->per_slab - d->carved, m = n - got < room ? n - got : room;
+            char *chunk = _slab_addr(p, d) + (size_t)d->carved * k->size;
+            for (unsigned i = 0; i < m; i++, chunk += k->size)
+                out[got++] = chunk;
+            d->carved += m;
+        }
+        d->in_use += got - first;
+        k->in_use += got - first;
+        if (!d->free && d->carved == k->per_slab) {
+            partial_remove(k, d);
+            d->state = SLAB_FULL;
+        }
     }
-    d->in_use++;
-    k->in_use++;
-    if (!d->free && d->carved == k->per_slab) {
-        partial_remove(k, d);
-        d->state = SLAB_FULL;
-    }
-    return chunk;
+    return got;
 }
 
-/* Return one chunk; class lock held. */
-static void give_chunk(struct slab_pool *p, struct slab_desc *d, void *ptr)
+/* Return a run of cnt chunks of one slab, already linked from head to tail;
+ * class lock held. */
+static void give_chunks(struct slab_pool *p, struct slab_class *k, struct slab_desc *d, void *head, void *tail,
+                        uint32_t cnt)
 {
-    struct slab_class *k = &p->cls[_slab_desc_class(d)];
-    *(void **)ptr = d->free;
-    d->free = ptr;
-    d->in_use--;
-    k->in_use--;
+    *(void **)tail = d->free;
+    d->free = head;
+    d->in_use -= cnt;
+    k->in_use -= cnt;
     if (d->state == SLAB_FULL)
         partial_push(k, d);
     if (d->in_use == 0) {
@@ -116,9 +131,9 @@ static void give_chunk(struct slab_pool *p, struct slab_desc *d, void *ptr)
 void *_slab_class_alloc(struct slab_pool *p, unsigned c, size_t requested)
 {
     struct slab_class *k = &p->cls[c];
+    void *chunk = NULL;
     _slab_lock(&k->lock);
-    void *chunk = take_chunk(p, c);
-    if (chunk) {
+    if (take_chunks(p, c, &chunk, 1)) {
         k->allocs++;
         k->requested += requested;
     }
@@ -129,10 +144,8 @@ void *_slab_class_alloc(struct slab_pool *p, unsigned c, size_t requested)
 unsigned _slab_class_alloc_batch(struct slab_pool *p, unsigned c, void **out, unsigned n)
 {
     struct slab_class *k = &p->cls[c];
-    unsigned got = 0;
     _slab_lock(&k->lock);
-    while (got < n && (out[got] = take_chunk(p, c)) != NULL)
-        got++;
+    unsigned got = take_chunks(p, c, out, n);
     _slab_unlock(&k->lock);
     return got;
 }
@@ -141,15 +154,27 @@ void _slab_class_free(struct slab_pool *p, struct slab_desc *d, void *ptr)
 {
     struct slab_class *k = &p->cls[_slab_desc_class(d)];
     _slab_lock(&k->lock);
-    give_chunk(p, d, ptr);
+    give_chunks(p, k, d, ptr, ptr, 1);
     _slab_unlock(&k->lock);
 }
 
+/* Chunks of class c back to their slabs. Consecutive chunks of one slab (a
+ * magazine filled in free order, as a burst frees) are linked into one run
+ * and handed back at once; a run ends where the next chunk is another slab's. */
 void _slab_class_free_batch(struct slab_pool *p, unsigned c, void **items, unsigned n)
 {
     struct slab_class *k = &p->cls[c];
+    const uintptr_t base = (uintptr_t)p->region.base;
     _slab_lock(&k->lock);
-    for (unsigned i = 0; i < n; i++)
-        give_chunk(p, _slab_desc_of(p, items[i]), items[i]);
+    for (unsigned i = 0; i < n;) {
+        void *tail = items[i], *head = tail;
+        uintptr_t slab = ((uintptr_t)tail - base) >> SLAB_SHIFT;
+        uint32_t cnt = 1;
+        for (i++; i < n && (((uintptr_t)items[i] - base) >> SLAB_SHIFT) == slab; i++, cnt++) {
+            *(void **)items[i] = head;
+            head = items[i];
+        }
+        give_chunks(p, k, &p->region.desc[slab], head, tail, cnt);
+    }
     _slab_unlock(&k->lock);
 }

@@ -323,6 +323,8 @@ static inline void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t r
     SLAB_OWNER_SET(m->allocs, m->allocs + 1);
     SLAB_OWNER_SET(m->requested, m->requested + requested);
     SLAB_OWNER_SET(m->n, n - 1);
+    if (n > 1)
+        __builtin_prefetch(m->items[n - 2], 1, 3);
     return m->items[n - 1];
 }
 
@@ -337,6 +339,7 @@ static inline int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
     uint32_t n = m->n;
     if (__builtin_expect(n == m->cap, 0))
         return _slab_tcache_free_slow(p, tc, c, ptr);
+    __builtin_prefetch(ptr, 1, 3);
     m->items[n] = ptr;
     SLAB_OWNER_SET(m->n, n + 1);
     return 1;

@@ -323,6 +323,10 @@ static inline void *_slab_tcache_alloc(struct slab_pool *p, unsigned c, size_t r
     SLAB_OWNER_SET(m->allocs, m->allocs + 1);
     SLAB_OWNER_SET(m->requested, m->requested + requested);
     SLAB_OWNER_SET(m->n, n - 1);
+    /* The next chunk's line, for the caller's first write into it: a chunk
+     * carved from a fresh or long-freed slab is a miss the allocation would
+     * otherwise leave entirely to the caller (a free-list allocator takes
+     * it reading the link). */
     if (n > 1)
         __builtin_prefetch(m->items[n - 2], 1, 3);
     return m->items[n - 1];
@@ -339,6 +343,10 @@ static inline int _slab_tcache_free(struct slab_pool *p, unsigned c, void *ptr)
     uint32_t n = m->n;
     if (__builtin_expect(n == m->cap, 0))
         return _slab_tcache_free_slow(p, tc, c, ptr);
+    /* The chunk's line, for the link _slab_class_free_batch writes into it
+     * if the magazine goes back to the slabs: fetched now, its miss overlaps
+     * the caller's work instead of a magazine's worth of misses in a row
+     * under the class lock (a burst's frees). */
     __builtin_prefetch(ptr, 1, 3);
     m->items[n] = ptr;
     SLAB_OWNER_SET(m->n, n + 1);

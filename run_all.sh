@@ -399,7 +399,8 @@ run_cell() {
     # run in a process group of its own, out of reach of the terminal's Ctrl-C)
     env "${envs[@]}" timeout --kill-after=10 "$time_limit" "${d[@]}" > "$c.stderr" 2>&1 < /dev/null &
     child=$!
-    wait "$child" || rc=$?
+    # (wait's stderr silenced: bash's own "Segmentation fault" notice; the run's is in $c.stderr)
+    wait "$child" 2>/dev/null || rc=$?
     child=
     cell_us=$((${EPOCHREALTIME/./} - t0))
     if [ "$rc" -ne 0 ] || ! grep -q '"ns_per_op"' "$c.json" 2>/dev/null; then
@@ -423,7 +424,7 @@ run_cell() {
         fi
     fi
     atomic "$c.status" echo "$st $rc $sig $(awk -v us="$cell_us" 'BEGIN {printf "%.3f", us / 1e6}') $reason"
-    if [ "$st" = ok ]; then cell_note=ok; else cell_note="FAILED ($reason)"; fi
+    if [ "$st" = ok ]; then cell_note=ok; else cell_note="FAILED: $reason"; fi
 }
 on_interrupt() {
     trap - INT TERM HUP

@@ -1,0 +1,89 @@
+#!/bin/bash
+# crash.sh BUILD_DIR - run_all.sh records a crashing, aborting or hanging allocator as
+# that cell's failure (exit status, signal, stderr tail in errors.log, FAILED in the
+# summary) while every other cell completes, and exits non-zero at the end.
+# The rows come from a temporary drivers folder (-a accepts any NAME with an executable
+# allocmark-NAME there): the real glibc driver; shell fakes that die of SIGSEGV or
+# sleep past --time-limit; and, when make test has built it, the crashing test driver
+# (tests/crash_adapter.c) whose replay child dies while the driver reports it (exit 3).
+set -euo pipefail
+B=${1:-build}
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+[ -z "${KEEP:-}" ] || echo "crash.sh: keeping $tmp" >&2
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+ulimit -c 0 # no core files from the crashes
+fail() { echo "crash.sh: FAIL: $*" >&2; for f in stderr out/summary.txt out/errors.log; do echo "--- $f"; cat "$tmp/$f" 2>/dev/null || true; done; exit 1; }
+
+bin=$tmp/bin
+mkdir "$bin"
+ln -s "$PWD/$B/bin/allocmark-glibc" "$bin/allocmark-glibc"
+# Called as DRIVER [opts] --json F --timeline F TRACE, like a real driver.
+printf '%s\n' '#!/bin/sh' 'echo "segv: line one" >&2' 'echo "segv: crashing now" >&2' 'kill -SEGV $$' > "$bin/allocmark-segv"
+printf '%s\n' '#!/bin/sh' 'echo "slow: sleeping" >&2' 'exec sleep 30' > "$bin/allocmark-slow"
+chmod +x "$bin/allocmark-segv" "$bin/allocmark-slow"
+rows=glibc,segv,slow
+variants=()
+if [ -x "$B/tests/bin/allocmark-crash" ]; then
+    ln -s "$PWD/$B/tests/bin/allocmark-crash" "$bin/allocmark-crash"
+    rows=$rows,crash   # default crash_after=1000: dies on churn, survives handwritten (13 calls)
+    variants=(--variant "crash-abort=crash:crash_after=3,crash_mode=abort")
+else
+    echo "crash.sh: note: no $B/tests/bin/allocmark-crash, testing with the shell fakes only" >&2
+fi
+
+rc=0
+ALLOCMARK_BIN=$bin ./run_all.sh --quick --seed 3 --no-plots --time-limit 1 -a "$rows" "${variants[@]}" \
+    -w churn,handwritten -o "$tmp/out" > "$tmp/stdout" 2> "$tmp/stderr" || rc=$?
+o=$tmp/out
+[ "$rc" -eq 1 ] || fail "exit status $rc with failed cells (expected 1)"
+grep -q "runs failed (see .*errors.log)" "$tmp/stderr" || fail "no failure count at the end"
+cmp -s "$tmp/stdout" "$o/summary.txt" || fail "the table printed is not summary.txt"
+! grep -q "Segmentation fault *env" "$tmp/stderr" || fail "bash's job notice on stderr"
+
+# Every cell ran, once: the failures did not stop the matrix.
+cells=$(wc -l < "$o/plan.txt")
+[ "$(wc -l < "$o/runs.jsonl")" -eq "$cells" ] || fail "runs.jsonl has $(wc -l < "$o/runs.jsonl") lines for $cells cells"
+jq -e . "$o/runs.jsonl" > /dev/null || fail "runs.jsonl is not JSON lines"
+jq -e . "$o/machine.json" > /dev/null || fail "machine.json is not JSON"
+for w in churn.wl handwritten.trace; do
+    [ "$(wc -l < "$o/raw/$w.glibc.jsonl")" -eq 1 ] || fail "glibc on $w: no record"
+    grep -q "^$w *glibc .*x *$" "$o/summary.txt" || grep -q "^$w *glibc .*[0-9]x  " "$o/summary.txt" || fail "glibc on $w: not in the table"
+done
+
+# A signal: exit status 139, SIGSEGV, the stderr tail, in errors.log and runs.jsonl.
+for w in churn.wl handwritten.trace; do
+    grep -q "^=== round 1, segv, $w: FAILED: killed by SIGSEGV (exit status 139)" "$o/errors.log" || fail "segv on $w: no errors.log header"
+    [ "$(jq -r "select(.row == \"segv\" and .workload == \"$w\") | \"\(.failed) \(.exit_status) \(.signal)\"" "$o/runs.jsonl")" = "true 139 SIGSEGV" ] ||
+        fail "segv on $w: runs.jsonl failure record"
+    grep -q "^$w *segv *FAILED 1/1 (exit status 139, SIGSEGV; see errors.log)" "$o/summary.txt" || fail "segv on $w: not FAILED in summary.txt"
+    grep -q "^$w *slow *FAILED 1/1 (exit status 124, SIGTERM; see errors.log)" "$o/summary.txt" || fail "slow on $w: not FAILED in summary.txt"
+    [ ! -e "$o/raw/$w.segv.jsonl" ] || fail "segv on $w: a raw record for a failed run"
+done
+[ "$(grep -c '^segv: crashing now$' "$o/errors.log")" -eq 2 ] || fail "segv's stderr is not in errors.log"
+grep -q "^=== round 1, slow, churn.wl: FAILED: time limit of 1s (exit status 124)" "$o/errors.log" || fail "time-out: no errors.log header"
+grep -q "FAILED: killed by SIGSEGV (exit status 139)" "$tmp/stderr" || fail "progress line: no FAILED with its exit status"
+
+# The test driver: its replay child dies, the driver reports exit 3 and the signal.
+if [ -x "$bin/allocmark-crash" ]; then
+    grep -q "^=== round 1, crash, churn.wl: FAILED: exit status 3: replay process killed by signal 11 (Segmentation fault)" "$o/errors.log" ||
+        fail "crash on churn: no errors.log header"
+    grep -q "^crash: allocating call 1001 after crash_after=1000: crashing on purpose" "$o/errors.log" || fail "crash: its stderr tail"
+    grep -q "^churn.wl *crash *FAILED 1/1 (exit status 3, SIGSEGV; " "$o/summary.txt" || fail "crash on churn: not FAILED"
+    grep -q "^handwritten.trace *crash .*x  " "$o/summary.txt" || fail "crash on handwritten (13 calls) should have worked"
+    grep -q "^churn.wl *crash-abort *FAILED 1/1 (exit status 3, SIGABRT; " "$o/summary.txt" || fail "crash-abort: not FAILED with SIGABRT"
+fi
+
+# summary.csv: same column count everywhere, failed_runs counted, no winner among failures.
+awk -F, 'NR == 1 {n = NF} NF != n {exit 1}' "$o/summary.csv" || fail "summary.csv: ragged columns"
+head -1 "$o/summary.csv" | grep -q ',failed_runs,winner$' || fail "summary.csv: no failed_runs,winner columns"
+grep -q '^churn.wl,segv,0,.*,1,0$' "$o/summary.csv" || fail "summary.csv: segv on churn not 0 runs, 1 failed"
+grep -q '^churn.wl,glibc,1,.*,0,1$' "$o/summary.csv" || fail "summary.csv: glibc should win churn (the only one left)"
+
+# --summarize merges the same cells again: the same files, still non-zero.
+cp "$o/runs.jsonl" "$tmp/runs.before"
+rc=0
+./run_all.sh --summarize "$o" --no-plots > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "--summarize of a folder with failures: exit status $rc"
+cmp -s "$o/runs.jsonl" "$tmp/runs.before" || fail "--summarize changed runs.jsonl"
+echo "crash.sh: ok ($cells cells, failures recorded, the rest complete)"

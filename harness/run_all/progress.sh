@@ -12,13 +12,22 @@ prog_all_n=0
 prog_tty=0
 
 # progress_init PLAN DIR: count the cells of PLAN and those already finished in DIR
+# (whose durations, "S.mmm" in their status, start the means of a resumed run)
 progress_init() {
-    local seq t
+    local seq t dur us
     [ -t 2 ] && prog_tty=1
     while read -r seq _ _ t; do
         prog_total=$((prog_total + 1))
         if [ -f "$2/cells/$seq.status" ]; then
             prog_done=$((prog_done + 1))
+            read -r _ _ _ dur _ < "$2/cells/$seq.status"
+            if [[ $dur =~ ^[0-9]+\.[0-9]{3}$ ]]; then
+                us=$((10#${dur%.*} * 1000000 + 10#${dur#*.} * 1000))
+                prog_sum_us[${t##*/}]=$((${prog_sum_us[${t##*/}]:-0} + us))
+                prog_n[${t##*/}]=$((${prog_n[${t##*/}]:-0} + 1))
+                prog_all_us=$((prog_all_us + us))
+                prog_all_n=$((prog_all_n + 1))
+            fi
         else
             prog_left[${t##*/}]=$((${prog_left[${t##*/}]:-0} + 1))
         fi

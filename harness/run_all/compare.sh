@@ -37,7 +37,7 @@
 # same number as in that run's summary.csv.
 
 # shellcheck source=harness/run_all/results.sh
-declare -F spread_stats > /dev/null || . "$(dirname "${BASH_SOURCE[0]}")/results.sh"
+declare -F field > /dev/null || . "$(dirname "${BASH_SOURCE[0]}")/results.sh"
 
 compare_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
@@ -55,9 +55,10 @@ compare_dir() {
     return 1
 }
 
-# compare_cells OLD NEW: "workload<TAB>allocator<TAB>file" for every raw file of either
-# run, sorted. Names come from order.txt (workload names contain dots); a file no
-# order.txt mentions is split at its last dot.
+# compare_cells OLD NEW: "workload<TAB>allocator<TAB>file" for every cell of either run
+# (a raw file, or an order.txt line: a cell whose every round failed leaves no record),
+# sorted. Names come from order.txt (workload names contain dots); a file no order.txt
+# mentions is split at its last dot.
 compare_cells() {
     local d
     {
@@ -65,9 +66,8 @@ compare_cells() {
             if [ -f "$d/order.txt" ]; then awk '{ n = split($3, p, "/"); print "order\t" p[n] "." $2 ".jsonl\t" p[n] "\t" $2 }' "$d/order.txt"; fi
         done
         for d in "$@"; do find "$d/raw" -maxdepth 1 -name '*.jsonl' -printf 'file\t%f\n'; done
-    } | awk -F'\t' '$1 == "order" { w[$2] = $3; a[$2] = $4; next }
-        !seen[$2]++ { f = $2; if (f in w) { print w[f] "\t" a[f] "\t" f; next }
-            b = f; sub(/\.jsonl$/, "", b); i = match(b, /\.[^.]*$/)
+    } | awk -F'\t' '$1 == "order" { if (!($2 in w)) { w[$2] = $3; a[$2] = $4; print $3 "\t" $4 "\t" $2 } next }
+        !($2 in w) { f = $2; w[f] = 1; b = f; sub(/\.jsonl$/, "", b); i = match(b, /\.[^.]*$/)
             if (i) print substr(b, 1, i - 1) "\t" substr(b, i + 1) "\t" f; else print b "\t?\t" f }' |
         sort -t "$(printf '\t')" -k1,1 -k2,2
 }

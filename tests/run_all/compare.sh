@@ -56,7 +56,9 @@ first_rounds() {
 # test uses, so a concurrent run cannot share the folder).
 seed=$((900000 + $$ % 100000))
 out_opt=()
-if ./run_all.sh --help | grep -q -- '-o DIR'; then out_opt=(-o "$tmp/run"); fi
+./run_all.sh --help > "$tmp/help"
+if grep -q -- '-o DIR' "$tmp/help"; then out_opt=(-o "$tmp/run"); fi
+if grep -q -- '--no-plots' "$tmp/help"; then out_opt+=(--no-plots); fi
 ./run_all.sh -r 5 --scale 0.01 --seed "$seed" -a glibc,slab -w churn,handwritten "${out_opt[@]}" \
     > "$tmp/run.out" 2> "$tmp/run.err" || { cat "$tmp/run.err" >&2; fail "run_all.sh failed"; }
 run=$tmp/run
@@ -176,6 +178,14 @@ compare "$tmp/u_old" "$tmp/u17"
 expect_row w.wl a '\+26\.8%' "U = 17 of 10 x 10 shown"
 expect_unmarked w.wl a
 grep -q '^warning: no machine.json or machine.txt' "$tmp/out" || fail "no warning that the machine is unknown"
+# A cell whose every round failed in both runs leaves no raw file: order.txt names it.
+for d in u_old u17; do
+    printf '%s\n' "1 a workloads/w.wl" "1 crash workloads/w.wl" > "$tmp/$d/order.txt"
+    echo '{"round":1,"row":"crash","workload":"w.wl","failed":true,"exit_status":3,"signal":"SIGSEGV","reason":"exit status 3: replay process killed by signal 11","seconds":0.1}' > "$tmp/$d/runs.jsonl"
+done
+compare "$tmp/u_old" "$tmp/u17"
+expect_row w.wl crash 'FAILED in both: exit status 3: replay process killed by signal 11' "a cell failed in both runs"
+grep -q '^1 cells compared: .* 0 new, 0 gone, 1 FAILED.' "$tmp/out" || fail "failed in both: wrong counts"
 
 # Bad arguments: exit 1, the folder named.
 mkdir -p "$tmp/not-results"

@@ -9,7 +9,7 @@ set logscale y
 set yrange [ymin:ymax]
 set xrange [0.5:ngroups + 0.5]
 set xtics rotate by 30 right scale 0
-eval log_tics("y")
+eval log_tics("y", ymin, ymax)
 set ylabel ylab
 set title chart_title . "\n" . notes . "\n" . subtitle
 set key bmargin center horizontal samplen 2 maxrows 1

@@ -14,11 +14,16 @@ term_cmd(f) = (f eq "svg") ? \
     (pngterm eq "pngcairo") ? \
     sprintf("set terminal pngcairo size %d,%d noenhanced font 'Sans,%d' background rgb 'white'", width, height, fontsize) : \
     sprintf("set terminal png size %d,%d noenhanced background rgb 'white'", width, height)
-# log_tics(ax): `eval log_tics("y")` labels a log axis at 1, 2, 5 x powers of ten
-# (gnuplot's default labels only the powers of ten, often just one or two of them).
-log_tics(ax) = sprintf("set %stics format '%%g'; set %stics (%s); set m%stics 10", ax, ax, tics125, ax)
+# log_tics(ax, lo, hi): `eval log_tics("y", ymin, ymax)` labels a log axis at 1, 2, 5 x
+# powers of ten, or at 1, 1.5, 2, 3, 5, 7 x powers of ten when it spans less than a
+# factor 30 (gnuplot's default labels only the powers of ten, often one or two of them).
+log_tics(ax, lo, hi) = sprintf("set %stics format '%%g'; set %stics (%s); set m%stics 10", ax, ax, (hi / lo < 30) ? tics_dense : tics125, ax)
 tics125 = ""
-do for [e=-6:12] { tics125 = tics125 . sprintf("%s%g, %g, %g", (e > -6) ? ", " : "", 10.0**e, 2 * 10.0**e, 5 * 10.0**e) }
+tics_dense = ""
+do for [e=-6:12] {
+    tics125 = tics125 . sprintf("%s%g, %g, %g", (e > -6) ? ", " : "", 10.0**e, 2 * 10.0**e, 5 * 10.0**e)
+    tics_dense = tics_dense . sprintf("%s%g, %g, %g, %g, %g, %g", (e > -6) ? ", " : "", 10.0**e, 1.5 * 10.0**e, 2 * 10.0**e, 3 * 10.0**e, 5 * 10.0**e, 7 * 10.0**e)
+}
 set datafile separator "\t"
 set border 3 lc rgb "#444444"
 set tics nomirror

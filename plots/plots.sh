@@ -30,7 +30,8 @@ if gnuplot -e 'set terminal pngcairo' > /dev/null 2>&1; then pngterm=pngcairo; f
 
 # ---- cells.tsv: one line per summary row, the figures every chart needs ----
 # workload allocator runs ns_med ns_min ns_max rss_med rss_min rss_max frag_med frag_min frag_max
-# (missing figures empty). Columns are found by name, so added columns do not matter.
+# (missing figures empty), tab-separated. summary.rows holds the summary's part of it,
+# comma-separated so that `read` keeps empty fields. Columns are found by name.
 awk -F, -v f="$dir/summary.csv" '
     function bad(msg) { print "plots.sh: " f ":" NR ": " msg > "/dev/stderr"; err = 1; exit 1 }
     function num(c,   v) { v = $(col[c]); if (v != "" && v !~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/) bad(c " is not a number: \"" v "\""); return v }
@@ -42,13 +43,13 @@ awk -F, -v f="$dir/summary.csv" '
     $(col["workload"]) == "" || $(col["allocator"]) == "" { bad("empty workload or allocator") }
     { key = $(col["workload"]) SUBSEP $(col["allocator"]); if (key in seen) bad("a second row for " $(col["workload"]) " x " $(col["allocator"])); seen[key] = 1
       r = num("runs"); if (r !~ /^[0-9]*$/) bad("runs is not a whole number: " r)
-      printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\t\t\t%s\t\t\n", $(col["workload"]), $(col["allocator"]), r, num("ns_per_op_median"),
+      printf "%s,%s,%d,%s,%s,%s,%s,%s\n", $(col["workload"]), $(col["allocator"]), r, num("ns_per_op_median"),
           num("ns_per_op_min"), num("ns_per_op_max"), num("peak_rss_bytes_median"), num("frag_peak_median") }
     END { if (!err && NR < 2) { print "plots.sh: " f ": no rows (no run finished?)" > "/dev/stderr"; exit 1 } }
-' "$dir/summary.csv" > "$tmp/summary.tsv" || exit 1
+' "$dir/summary.csv" > "$tmp/summary.rows" || exit 1
 
 # The spread of peak RSS and frag_peak over the rounds comes from the raw records.
-while IFS=$'\t' read -r w a runs ns ns_min ns_max rss _ _ frag _ _; do
+while IFS=, read -r w a runs ns ns_min ns_max rss frag; do
     f=$dir/raw/$w.$a.jsonl
     r_min='' r_max='' f_min='' f_max=''
     if [ "$runs" -gt 0 ]; then
@@ -58,7 +59,7 @@ while IFS=$'\t' read -r w a runs ns ns_min ns_max rss _ _ frag _ _; do
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$a" "$runs" "$ns" "$ns_min" "$ns_max" \
         "$rss" "$r_min" "$r_max" "$frag" "$f_min" "$f_max"
-done < "$tmp/summary.tsv" > "$tmp/cells.tsv"
+done < "$tmp/summary.rows" > "$tmp/cells.tsv"
 
 # Workloads in the summary's order; allocators with glibc (the reference) first, dry
 # (the harness alone, no allocator) apart.
@@ -92,10 +93,15 @@ common_vars() {
     printf 'allocs = %s\nnalloc = %d\n' "$(gp_str "$allocs_words")" "$nalloc"
 }
 
-# draw NAME SCRIPT VARS_FILE: run plots/SCRIPT.gp into DIR/plots/NAME.{png,svg}, atomically.
+# Every input is read and checked before the first chart is drawn: a bad file stops the
+# run with nothing new in DIR/plots/. Each chart NAME gets $tmp/NAME.vars (and its data)
+# and a line "NAME SCRIPT" in $tmp/jobs.
+: > "$tmp/jobs"
+job() { printf '%s\t%s\n' "$1" "$2" >> "$tmp/jobs"; }
+# draw NAME SCRIPT: run plots/SCRIPT.gp into DIR/plots/NAME.{png,svg}, atomically.
 draw() {
-    local name=$1 script=$2 vars=$3 base="$out/.$1.tmp.$$" fmt
-    { common_vars; cat "$vars"; printf 'outbase = %s\n' "$(gp_str "$base")"; } > "$tmp/$name.vars.gp"
+    local name=$1 script=$2 base="$out/.$1.tmp.$$" fmt
+    { common_vars; cat "$tmp/$name.vars"; printf 'outbase = %s\n' "$(gp_str "$base")"; } > "$tmp/$name.vars.gp"
     if ! gnuplot "$tmp/$name.vars.gp" "$here/common.gp" "$here/$script.gp" 2> "$tmp/gnuplot.err"; then
         cat "$tmp/gnuplot.err" >&2
         die "gnuplot failed on plots/$script.gp for $out/$name (data in $tmp)"
@@ -152,7 +158,7 @@ bars() {
 }
 for m in time rss frag; do
     bars "$m"
-    draw "$m" "$m" "$tmp/$m.vars"
+    job "$m" "$m"
 done
 
 # ---- timeline-<workload>: RSS and live bytes over the run ----
@@ -175,11 +181,11 @@ median_round() {
         END { if (!err) for (f in peak) printf "%d\t%s\n", peak[f], f }' "${files[@]}" |
         sort -g | awk -F'\t' '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }'
 }
-# timeline_data W: W's timeline.dat (per allocator a block "op rss live" and a block of
-# "op rss" after each idle marker) and timeline.vars; false if W has no timeline at all.
+# timeline_data W P: P.dat (per allocator a block "op rss live" and a block of "op rss"
+# after each idle marker) and P.vars; false if W has no timeline at all.
 timeline_data() {
-    local w=$1 a picked peak f round any=0 max=0 keys=""
-    : > "$tmp/timeline.dat"
+    local w=$1 p=$2 a picked peak f round any=0 max=0 keys=""
+    : > "$p.dat"
     while read -r a; do
         picked=$(median_round "$w" "$a") || exit 1
         if [ -n "$picked" ]; then
@@ -191,24 +197,24 @@ timeline_data() {
             awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                 { printf "%s\t%s\t%s\n", $(c["op"]), $(c["rss_bytes"]), $(c["live_bytes"]) }
                 $(c["event"]) == "idle_after" { idle = idle $(c["op"]) "\t" $(c["rss_bytes"]) "\n" }
-                END { printf "NaN\tNaN\tNaN\n\n\n%s", idle }' "$f" >> "$tmp/timeline.dat"
+                END { printf "NaN\tNaN\tNaN\n\n\n%s", idle }' "$f" >> "$p.dat"
         else
             keys="$keys $a(none)"
-            printf 'NaN\tNaN\tNaN\n\n\n' >> "$tmp/timeline.dat"
+            printf 'NaN\tNaN\tNaN\n\n\n' >> "$p.dat"
         fi
-        printf 'NaN\tNaN\n\n\n' >> "$tmp/timeline.dat"
+        printf 'NaN\tNaN\n\n\n' >> "$p.dat"
     done < "$tmp/allocs"
     [ "$any" -eq 1 ] || return 1
     {
-        printf 'workload = %s\ndatafile = %s\nkeys = %s\n' "$(gp_str "$w")" "$(gp_str "$tmp/timeline.dat")" "$(gp_str "${keys# }")"
+        printf 'workload = %s\ndatafile = %s\nkeys = %s\n' "$(gp_str "$w")" "$(gp_str "$p.dat")" "$(gp_str "${keys# }")"
         # KiB for small traces (a hand-written one peaks at a few pages), else MiB.
         if [ "$max" -lt 1048576 ]; then echo 'unit = 1024.0; unitname = "KiB"'; else echo 'unit = 1048576.0; unitname = "MiB"'; fi
         echo 'width = 1200; height = 620'
-    } > "$tmp/timeline.vars"
+    } > "$p.vars"
 }
 if [ -d "$dir/timelines" ]; then
     while read -r w; do
-        if timeline_data "$w"; then draw "timeline-$w" timeline "$tmp/timeline.vars"; fi
+        if timeline_data "$w" "$tmp/timeline-$w"; then job "timeline-$w" timeline; fi
     done < "$tmp/workloads"
 else
     echo "$me: $dir/timelines/: none, so no timeline charts" >&2
@@ -238,17 +244,17 @@ latency_cell() {
           } }
         END { for (k = 1; k <= nk; k++) if (n[k]) { printf "%s", kind[k]; for (p = 1; p <= np; p++) printf "\t%g", median(k, p); printf "\n" } }' "$1"
 }
-# latency_data W: latency.dat (per present op kind, per allocator a block "x ns" for
-# x = 1..5: p50 p90 p99 p99.9 max; 0 or missing = NaN) and latency.vars; false if W has no latency figures.
+# latency_data W P: P.dat (per present op kind, per allocator a block "x ns" for x = 1..5:
+# p50 p90 p99 p99.9 max; 0 or missing = NaN) and P.vars; 1 if W has no latency figures.
 latency_data() {
-    local w=$1 a f
+    local w=$1 p=$2 a f
     : > "$tmp/latency.cells"
     while read -r a; do
         f=$dir/raw/$w.$a.jsonl
         if [ -r "$f" ]; then latency_cell "$f" | sed "s/^/$a\t/" >> "$tmp/latency.cells" || return 2; fi
     done < "$tmp/allocs"
     [ -s "$tmp/latency.cells" ] || return 1
-    awk -F'\t' -v kinds="$kinds" -v walloc="$tmp/allocs" -v dat="$tmp/latency.dat" -v w="$w" '
+    awk -F'\t' -v kinds="$kinds" -v walloc="$tmp/allocs" -v dat="$p.dat" -v w="$w" '
         function q(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
         BEGIN { nk = split(kinds, kind, " "); while ((getline l < walloc) > 0) al[++na] = l }
         { for (p = 1; p <= 6; p++) v[$1, $2, p] = $(p + 2); has[$2] = 1; if (!($2 in cnt)) cnt[$2] = $3 }
@@ -265,14 +271,13 @@ latency_data() {
             sub(/^ /, "", present); n = split(present, junk, " ")
             printf "workload = %s\ndatafile = %s\nkinds = %s\ncounts = %s\nnkinds = %d\nymin = %g\nymax = %g\nhas_zero = %d\n",
                 q(w), q(dat), q(present), q(counts), n, ymin / 1.5, ymax * 1.5, zero
-            printf "width = %d\nheight = 560\n", (n * 340 + 120 < 900) ? 900 : n * 340 + 120 }' "$tmp/latency.cells" > "$tmp/latency.vars"
+            printf "width = %d\nheight = 560\n", (n * 340 + 120 < 900) ? 900 : n * 340 + 120 }' "$tmp/latency.cells" > "$p.vars"
 }
 rc=0
 while read -r w; do
-    : > "$tmp/latency.dat"
-    latency_data "$w" || rc=$?
+    latency_data "$w" "$tmp/latency-$w" || rc=$?
     case $rc in
-        0) draw "latency-$w" latency "$tmp/latency.vars" ;;
+        0) job "latency-$w" latency ;;
         1) rc=0 ;;
         *) exit 1 ;;
     esac
@@ -292,13 +297,16 @@ awk -F'\t' -v mode="$reference_mode" -v walloc="$tmp/allocs" -v dat="$tmp/tradeo
                 if (!(ns[k] > 0 && rss[k] > 0)) continue
                 x = (mode == "relative") ? rss[k] / rss[g] : rss[k] / 1048576; y = (mode == "relative") ? ns[k] / ns[g] : ns[k]
                 label = wk[i]; sub(/\.(wl|trace|trace\.zst)$/, "", label)
-                printf "%g\t%g\t%s\n", x, y, label > dat; note(x, y)
+                printf "%g\t%g\t%s\n", x, y, label > dat; note(x, y); points++
             }
             printf "NaN\tNaN\t-\n\n\n" > dat
         }
         if (xmin > xmax) { xmin = ymin = 0.5; xmax = ymax = 2 }
         printf "mode = \"%s\"\nxmin = %g\nxmax = %g\nymin = %g\nymax = %g\n", mode, xmin / 1.25, xmax * 1.25, ymin / 1.25, ymax * 1.25
-        print "width = 1400\nheight = 1000"
+        # room for the labels of 18 workloads x 6 allocators; less for a small run
+        print (points > 40) ? "width = 1400\nheight = 1000" : "width = 1000\nheight = 750"
     }' "$tmp/cells.tsv" > "$tmp/tradeoff.vars"
 printf 'datafile = %s\nno_glibc = %s\n' "$(gp_str "$tmp/tradeoff.dat")" "$(gp_str "$no_glibc")" >> "$tmp/tradeoff.vars"
-draw tradeoff tradeoff "$tmp/tradeoff.vars"
+job tradeoff tradeoff
+
+while IFS=$'\t' read -r name script; do draw "$name" "$script"; done < "$tmp/jobs"

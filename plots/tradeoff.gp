@@ -20,8 +20,8 @@ if (mode eq "relative") {
 set logscale xy
 set xrange [xmin:xmax]
 set yrange [ymin:ymax]
-eval log_tics("x")
-eval log_tics("y")
+eval log_tics("x", xmin, xmax)
+eval log_tics("y", ymin, ymax)
 set grid xtics ytics lc rgb "#e0e0e0"
 set key outside right top vertical samplen 1
 do for [fmt in formats] {

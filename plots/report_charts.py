@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 import report_data as D  # noqa: E402
+import report_format as F  # noqa: E402
 import report_verdict as V  # noqa: E402
 
 DPI = 90
@@ -93,7 +94,7 @@ def relative_time(res):
     ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set_ylabel(f"ns/op relative to {D.REFERENCE}")
     ax.set_title("Time per op relative to glibc (median; whiskers: min\u2013max over rounds)")
-    ax.legend(fontsize=8, ncol=min(len(allocs), 6), loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     caption = ("Lower is faster. Hatched bars: CV over 5% (noisy). The harness baseline (dry) is left out: "
                "its ns/op is in the tables.")
@@ -110,7 +111,7 @@ def memory(res):
     w, offs = _group_offsets(len(allocs))
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True,
                                    figsize=(_width(len(res.workloads), len(allocs)), 6.5))
-    drew = False
+    drew, frag = False, []
     for x, wl in enumerate(res.workloads):
         for i, a in enumerate(allocs):
             c = res.cell(wl, a)
@@ -123,7 +124,9 @@ def memory(res):
                 drew = True
             if fp is not None:
                 ax2.bar(x + offs[i], fp, w, color=col[a])
+                frag.append(fp)
             if fe is not None:
+                frag.append(fe)
                 ax2.plot(x + offs[i], fe, marker="o", markersize=4, color="black",
                          label="frag_end" if "frag_end" not in ax2.get_legend_handles_labels()[1] else None)
     if not drew:
@@ -133,12 +136,18 @@ def memory(res):
     ax1.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax1.set_ylabel("peak RSS (MiB, log)")
     ax1.set_title("Peak RSS (RssAnon minus baseline) and fragmentation, medians")
-    ax1.legend(fontsize=8, ncol=min(len(allocs), 6), loc="upper left")
+    ax1.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax1.grid(axis="y", alpha=0.3)
     ax2.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
-    ax2.set_ylabel("frag_peak = peak RSS / peak live")
+    ax2.set_ylabel("RSS / live")
+    if frag and max(frag) / max(min(frag), 1e-9) > 20:
+        # frag_end of a trace that ends with a few live bytes can be in the thousands:
+        # a log axis keeps frag_peak's bars (around 1-3) readable beside it.
+        ax2.set_yscale("log")
+        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax2.set_ylabel("RSS / live (log)")
     if ax2.get_legend_handles_labels()[1]:
-        ax2.legend(fontsize=8, loc="upper left")
+        ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax2.grid(axis="y", alpha=0.3)
     ax2.set_xticks(range(len(res.workloads)))
     rot = len(res.workloads) > 4
@@ -236,7 +245,11 @@ def phase_chart(res, workload):
     col = colours(res.allocators)
     allocs = [c.allocator for c in cells]
     w, offs = _group_offsets(len(allocs))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(9, 1.6 * (len(names) + 1) * 2), 3.6))
+    if len(names) <= 4:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    else:   # many phases: one wide panel each, stacked
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(_width(len(names) + 1, len(allocs)), 7))
+    rot = 45 if len(names) > 8 else 0
     fault_names = ["init"] + names
     for i, a in enumerate(allocs):
         by = {p[0]: p for p in per[a]}
@@ -249,12 +262,12 @@ def phase_chart(res, workload):
             if v is not None:
                 ax2.bar(x + offs[i], v, w, color=col[a])
     ax1.set_xticks(range(len(names)))
-    ax1.set_xticklabels(names, fontsize=8)
+    ax1.set_xticklabels(names, fontsize=8, rotation=rot, ha="right" if rot else "center")
     ax1.set_ylabel("ns/op (median)")
     ax1.set_title("time per op by phase", fontsize=10)
     ax1.legend(fontsize=7)
     ax2.set_xticks(range(len(fault_names)))
-    ax2.set_xticklabels(fault_names, fontsize=8)
+    ax2.set_xticklabels(fault_names, fontsize=8, rotation=rot, ha="right" if rot else "center")
     ax2.set_ylabel("minor page faults (median)")
     ax2.set_title("page faults by phase (init: the allocator's set-up)", fontsize=10)
     for ax in (ax1, ax2):
@@ -273,28 +286,38 @@ def latency_chart(res, workload):
     kinds = []
     for per in lat.values():
         for k in per:
-            if k not in kinds:
+            if isinstance(k, str) and k not in kinds:
                 kinds.append(k)
     if not kinds:
         return None
     col = colours(res.allocators)
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.6 * len(kinds) + 1, 3.4), squeeze=False)
+    ncols = min(3, len(kinds))
+    nrows = math.ceil(len(kinds) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1, 3.0 * nrows + 0.4), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[len(kinds):]:
+        ax.axis("off")
     labels = [p for p, _ in D.PERCENTILES]
-    for ax, kind in zip(axes[0], kinds):
+    for ax, kind in zip(flat, kinds):
+        drawn = []
         for a, per in lat.items():
             if kind in per:
-                ys = per[kind]
-                pts = [(i, y) for i, y in enumerate(ys) if y is not None and y > 0]
+                pts = [(i, y) for i, y in enumerate(per[kind]) if y is not None and y > 0]
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4,
                             color=col[a], label=a)
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                    drawn += [p[1] for p in pts]
+        # Tails span decades (log), but a kind with a handful of ops may not: linear then,
+        # so the axis keeps readable labels.
+        if drawn and max(drawn) / min(drawn) > 20:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=8)
-        ax.set_title(kind, fontsize=10)
+        counts = [per.get((kind, "count")) for per in lat.values() if per.get((kind, "count"))]
+        ax.set_title(f"{kind} ({F.count(max(counts))} ops)" if counts else kind, fontsize=10)
+        ax.set_ylabel("ns" + (" (log)" if ax.get_yscale() == "log" else ""), fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("ns (log)")
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"{workload}: latency percentiles per op kind", fontsize=10)
     fig.tight_layout()

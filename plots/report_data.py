@@ -23,8 +23,10 @@ NUMERIC_COLUMNS = (
     "runs", "ns_per_op_median", "ns_per_op_min", "ns_per_op_max", "ns_per_op_cv",
     "wall_s_median", "wall_s_min", "wall_s_max", "wall_s_cv", "peak_rss_bytes_median",
     "frag_peak_median", "frag_end_median", "minor_faults_median", "idle_rss_bytes_median",
-    "time_vs_glibc", "peak_rss_vs_glibc",
+    "time_vs_glibc", "peak_rss_vs_glibc", "failed_runs",
 )
+# Columns read elsewhere or recomputed here: not listed as "not shown" in the report.
+KNOWN_COLUMNS = ("winner",)
 TIMELINE_COLUMNS = ("op", "rss_bytes", "live_bytes", "event")
 
 
@@ -54,6 +56,12 @@ class Cell:
     @property
     def failed(self):
         return not self.missing and (self.get("ns_per_op_median") is None or self.runs == 0)
+
+    @property
+    def failed_runs(self):
+        """Runs of this cell that crashed or timed out (summary.csv's failed_runs)."""
+        f = self.get("failed_runs")
+        return int(f) if f is not None else 0
 
     @property
     def ok(self):
@@ -138,7 +146,7 @@ def _read_summary(path, res):
     lost = [c for c in REQUIRED_COLUMNS if c not in header]
     if lost:
         raise InputError(f"{path}: header has no column {', '.join(lost)} (line 1: {','.join(header)[:120]})")
-    res.extra_columns = [h for h in header if h not in NUMERIC_COLUMNS and h not in REQUIRED_COLUMNS]
+    res.extra_columns = [h for h in header if h not in NUMERIC_COLUMNS + REQUIRED_COLUMNS + KNOWN_COLUMNS]
     seen_alloc = []
     for lineno, row in enumerate(rows[1:], start=2):
         if not any(field.strip() for field in row):
@@ -280,22 +288,30 @@ def record_number(rec, *path):
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
 
 
-def phases(cell):
-    """[(phase name, median ns/op, median minor faults, median ops)] over the rounds,
-    in the order of the first record; [] when the records have no phases."""
-    names = []
-    for rec in cell.records:
-        for ph in rec.get("phases") or []:
-            if isinstance(ph, dict) and ph.get("name") is not None and ph["name"] not in names:
-                names.append(str(ph["name"]))
-    out = []
-    for name in names:
-        rows = [ph for rec in cell.records for ph in (rec.get("phases") or [])
-                if isinstance(ph, dict) and str(ph.get("name")) == name]
-        out.append((name, median(record_number(p, "ns_per_op") for p in rows),
-                    median(record_number(p, "minor_faults") for p in rows),
-                    median(record_number(p, "ops") for p in rows)))
+def _phase_list(rec):
+    """[(label, phase dict)] of one record; a name used twice becomes 'name #2'."""
+    out, seen = [], {}
+    for ph in rec.get("phases") or []:
+        if isinstance(ph, dict) and ph.get("name") is not None:
+            name = str(ph["name"])
+            seen[name] = seen.get(name, 0) + 1
+            out.append((name if seen[name] == 1 else f"{name} #{seen[name]}", ph))
     return out
+
+
+def phases(cell):
+    """[(phase label, median ns/op, median minor faults, median ops)] over the rounds,
+    in trace order; [] when the records have no phases."""
+    labels, rows = [], {}
+    for rec in cell.records:
+        for label, ph in _phase_list(rec):
+            if label not in rows:
+                labels.append(label)
+                rows[label] = []
+            rows[label].append(ph)
+    return [(label, median(record_number(p, "ns_per_op") for p in rows[label]),
+             median(record_number(p, "minor_faults") for p in rows[label]),
+             median(record_number(p, "ops") for p in rows[label])) for label in labels]
 
 
 def init_cost(cell):
@@ -309,7 +325,8 @@ PERCENTILES = (("p50", "p50_ns"), ("p90", "p90_ns"), ("p99", "p99_ns"),
 
 
 def latency(cell):
-    """{op kind: [median of each PERCENTILES entry]} for kinds with a count > 0."""
+    """{op kind: [median of each PERCENTILES entry]} for kinds with a count > 0
+    (the median count is under the key (kind, "count"))."""
     out = {}
     kinds = []
     for rec in cell.records:
@@ -322,6 +339,7 @@ def latency(cell):
     for kind in kinds:
         out[kind] = [median(record_number(r, "latency", kind, key) for r in cell.records)
                      for _, key in PERCENTILES]
+        out[(kind, "count")] = median(record_number(r, "latency", kind, "count") for r in cell.records)
     return out
 
 

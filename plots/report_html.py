@@ -13,11 +13,11 @@ import report_verdict as V
 ERRORS_LOG_MAX_LINES = 400   # beyond this the report shows the tail and says so
 
 CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1em 2em; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1em 2em; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; margin-top: 2em; }
 h3 { margin-top: 1.6em; } .sub { color: #666; margin-top: 0; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 12.5px; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 tr.best td { background: #e8f5e9; } tr.failed td { background: #fdecea; color: #b00020; }
 tr.dry td { color: #777; font-style: italic; } tr.missing td { color: #999; }
@@ -79,6 +79,8 @@ def workload_table(res, workload):
             notes.append("leanest")
         if c.noisy:
             notes.append("noisy")
+        if c.failed_runs:
+            notes.append(f"FAILED {c.failed_runs} of {c.failed_runs + c.runs} runs")
         g = c.get
         rows.append(("best" if c.allocator == best else "dry" if c.is_dry else "", [
             ("", a), ("", F.count(g("runs"))), ("", F.ns(g("ns_per_op_median"))),
@@ -121,13 +123,19 @@ def across_table(res):
                    "peak RSS vs glibc (geomean, n)", "noisy cells", "failed on"], rows)
 
 
+def _profile(res):
+    """The run's tuning profile name, or None for the shipped defaults."""
+    p = res.machine.get("profile")
+    return str(p) if p not in (None, "", "none", "default") else None
+
+
 def _machine(res):
     m = res.machine
     if not m:
         return f"<p class=caution>{F.esc(res.machine_note or 'machine.json is empty')}.</p>"
     keys = [("date", "date"), ("git", "git commit"), ("cpu", "CPU"), ("cores", "cores"),
             ("mem_kb", "memory"), ("kernel", "kernel"), ("libc", "libc"), ("compiler", "compiler"),
-            ("seed", "seed"), ("rounds", "rounds"), ("scale", "scale"), ("profile", "tuning profile")]
+            ("seed", "seed"), ("rounds", "rounds"), ("scale", "scale")]
     out = ["<dl>"]
     for k, label in keys:
         if k in m:
@@ -135,6 +143,7 @@ def _machine(res):
             if k == "mem_kb" and isinstance(v, (int, float)):
                 v = F.size(v * 1024)
             out.append(f"<dt>{F.esc(label)}</dt><dd>{F.esc(v)}</dd>")
+    out.append(f"<dt>tuning profile</dt><dd>{F.esc(_profile(res) or 'none: the allocators shipped defaults')}</dd>")
     allocs = m.get("allocators")
     if isinstance(allocs, dict):
         for a, v in allocs.items():
@@ -169,8 +178,10 @@ def _method(res):
         items.append("<span class=warn>These runs used --latency</span>: each allocator call was timed, "
                      "which raises ns/op well above a throughput run's; compare ns/op only between runs of "
                      "the same mode.")
-    if "profile" in res.machine:
-        items.append(f"Tuning profile: <b>{F.esc(res.machine['profile'])}</b> (part of the result's name).")
+    if _profile(res):
+        items.append(f"Tuning profile: <b>{F.esc(_profile(res))}</b> (part of the result's name).")
+    else:
+        items.append("Allocators ran with their shipped defaults (no tuning profile).")
     for a, o in opts:
         items.append(f"{F.esc(a)} ran with allocator options <code>{F.esc(o)}</code>.")
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
@@ -197,7 +208,7 @@ def page(res):
         f"<title>allocmark design review: {F.esc(run_id)}</title><style>{CSS}</style></head><body>",
         f"<h1>allocmark design review</h1><p class=sub>results {F.esc(run_id)}"
         f"{' · ' + F.esc(res.machine['date']) if 'date' in res.machine else ''}"
-        f"{' · profile ' + F.esc(res.machine['profile']) if 'profile' in res.machine else ''}"
+        f"{' · profile ' + F.esc(_profile(res)) if _profile(res) else ''}"
         f" · {len(res.workloads)} workloads × {len([a for a in res.allocators if a != D.DRY])} allocators</p>",
     ]
     if res.smoke:

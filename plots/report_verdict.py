@@ -10,6 +10,8 @@ import math
 import report_data as D
 import report_format as F
 
+MAX_PHASES_IN_WORDS = 6   # more phases than this are counted, not listed
+
 
 def ranked_by_time(res, workload):
     """The workload's completed allocator cells (dry excluded), fastest first."""
@@ -107,27 +109,38 @@ def _phase_sentence(res, workload):
                 names.append(p[0])
     if len(names) < 2:
         return ""
-    parts, warn = [], []
+    wins = []   # (phase, allocator, ns/op, its faults, the others' median faults or None)
     for pname in names:
         rows = [(a, p) for a, ph in per.items() for p in ph if p[0] == pname and p[1] is not None]
         if len(rows) < 2:
             continue
         rows.sort(key=lambda r: r[1][1])
         a, p = rows[0]
-        others = [r[1][2] for r in rows[1:] if r[1][2] is not None]
-        faults = p[2]
-        parts.append(f"{F.esc(pname)}: {F.name(a)} ({F.ns(p[1])} ns/op, {F.count(faults)} faults)")
-        if others and faults is not None:
-            typical = sorted(others)[len(others) // 2]
-            if typical >= 100 and faults < 0.5 * typical:
-                init_ns, init_faults = D.init_cost(res.cell(workload, a))
-                warn.append(f"{F.name(a)} took {F.count(faults)} page faults in {F.esc(pname)} against "
-                            f"{F.count(typical)} for the others (its init: {F.count(init_faults)} faults, "
-                            f"{F.ns((init_ns or 0) / 1000)} \u00b5s) {F.DASH} part of its lead there may be "
-                            f"memory faulted in before the timed work")
-    if not parts:
+        others = sorted(r[1][2] for r in rows[1:] if r[1][2] is not None)
+        wins.append((pname, a, p[1], p[2], others[len(others) // 2] if others else None))
+    if not wins:
         return ""
-    s = "Fastest by phase: " + "; ".join(parts) + "."
+    # Fewer than half the others' faults, where faults matter (>= 100): the winner's
+    # memory was already there (init or an earlier phase), not won by its speed.
+    prefaulted = [w for w in wins if w[4] is not None and w[4] >= 100 and w[3] is not None and w[3] < 0.5 * w[4]]
+    if len(wins) <= MAX_PHASES_IN_WORDS:
+        s = "Fastest by phase: " + "; ".join(
+            f"{F.esc(pn)}: {F.name(a)} ({F.ns(t)} ns/op, {F.count(fl)} faults)" for pn, a, t, fl, _ in wins) + "."
+    else:
+        count = {}
+        for w in wins:
+            count[w[1]] = count.get(w[1], 0) + 1
+        s = (f"Fastest by phase ({len(wins)} phases, see the per-phase table): " +
+             ", ".join(f"{F.name(a)} in {k}" for a, k in sorted(count.items(), key=lambda x: -x[1])) + ".")
+    warn = []
+    for a in dict.fromkeys(w[1] for w in prefaulted):
+        mine = [w for w in prefaulted if w[1] == a]
+        init_ns, init_faults = D.init_cost(res.cell(workload, a))
+        eg = "; ".join(f"{F.esc(pn)}: {F.count(fl)} against {F.count(typ)}" for pn, _, _, fl, typ in mine[:3])
+        warn.append(f"where {F.name(a)} was fastest it took under half the others' median page faults in "
+                    f"{len(mine)} phase{'s' if len(mine) != 1 else ''} ({eg}{'; ...' if len(mine) > 3 else ''}; "
+                    f"its init: {F.count(init_faults)} faults, {F.ns((init_ns or 0) / 1000)} \u00b5s) {F.DASH} "
+                    f"part of its lead there may be memory faulted in before that phase")
     if warn:
         s += " Caution: " + "; ".join(warn) + "."
     return s
@@ -150,9 +163,11 @@ def workload_verdict(res, workload):
     if noisy:
         out.append("Noisy (CV of ns/op over 5%): " + ", ".join(
             f"{F.name(c.allocator)} {F.pct(c.get('ns_per_op_cv'))}" for c in noisy) + ".")
-    failed = [c for c in row if c.failed]
+    failed = [c for c in row if c.failed or c.failed_runs]
     if failed:
-        out.append("<span class=bad>FAILED</span>: " + ", ".join(F.name(c.allocator) for c in failed) +
+        out.append("<span class=bad>FAILED</span>: " + ", ".join(
+            F.name(c.allocator) + ("" if c.failed else f" ({c.failed_runs} of {c.failed_runs + c.runs} runs; "
+                                   f"its figures are from the {c.runs} that completed)") for c in failed) +
                    " (see errors.log below).")
     missing = [c for c in row if c.missing]
     if missing:
@@ -197,7 +212,7 @@ def across_workloads(res):
             "rss_wins": sum(1 for w in res.workloads
                             if (r := ranked_by_rss(res, w)) and r[0].allocator == a),
             "completed": sum(1 for c in cells if c.ok),
-            "failed": [c.workload for c in cells if c.failed],
+            "failed": [c.workload for c in cells if c.failed or c.failed_runs],
             "noisy": sum(1 for c in cells if c.noisy),
             "time_geo": _geomean(t_ratio), "time_n": len(t_ratio),
             "rss_geo": _geomean(m_ratio), "rss_n": len(m_ratio),

@@ -17,27 +17,13 @@ tmp=$(mktemp -d /tmp/allocmark-report.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "report.sh: FAIL: $*" >&2; exit 1; }
 
-# A quick results folder of our own (a seed unlikely to share a run id with another run).
-# run_all.sh prints "results: DIR" last.
+# quick DIR RUN_ALL_OPTIONS...: a quick results folder of our own in DIR (no charts:
+# report.py is what is tested here).
 quick() {
-    local out
-    out=$(./run_all.sh --quick --seed "$((RANDOM * 32768 + RANDOM))" "$@" 2>&1) || { printf '%s\n' "$out" >&2; fail "run_all.sh $*"; }
-    printf '%s\n' "$out" | sed -n 's/^results: //p' | tail -n 1
-}
-# Timelines by hand when run_all.sh does not write them yet: the driver's --timeline
-# on the trace each raw record names, as timelines/<workload>.<row>.r1.csv.
-add_timelines() {
-    local dir=$1 f base w a trace bin
-    [ -d "$dir/timelines" ] && return 0
-    mkdir -p "$dir/timelines"
-    for f in "$dir"/raw/*.jsonl; do
-        base=$(basename "$f" .jsonl)
-        a=${base##*.}
-        w=${base%.*}
-        trace=$(head -n 1 "$f" | jq -r .trace)
-        if [ "$a" = dry ]; then bin=("$B/bin/allocmark-glibc" --dry); else bin=("$B/bin/allocmark-$a"); fi
-        "${bin[@]}" --timeline "$dir/timelines/$w.$a.r1.csv" "$trace" > /dev/null
-    done
+    local dir=$1
+    shift
+    ./run_all.sh --quick --seed 1 --no-plots -o "$dir" "$@" > "$tmp/run_all.out" 2>&1 || true
+    [ -s "$dir/summary.csv" ] || { cat "$tmp/run_all.out" >&2; fail "run_all.sh $* wrote no $dir/summary.csv"; }
 }
 # render HTML: headless Chromium loads a copy of the report with a script that, on
 # load, writes how many <img> decoded (naturalWidth > 0) into the DOM; prints "N M".
@@ -79,19 +65,16 @@ fastest() {
 # section WORKLOAD HTML: the workload's verdict list (its <h3> up to the next one)
 section() { awk -v h="<h3><a href=\"#w-$1\">" 'index($0, h) { on = 1; print; next } on && /<h3>|<h2/ { exit } on' "$2"; }
 
-# 1. A real quick run (with dry, two allocators beyond glibc, three workloads) and timelines.
-r1=$(quick -a dry,glibc,jemalloc,slab -w churn,kvserver,handwritten)
-[ -d "$r1" ] || fail "run_all.sh gave no results folder"
+# 1. A real quick run (with dry, two allocators beyond glibc, three workloads, timelines).
 d1=$tmp/full
-cp -r "$r1" "$d1"
-add_timelines "$d1"
+quick "$d1" -a dry,glibc,jemalloc,slab -w churn,kvserver,handwritten
 start=$(date +%s%N)
 "$PY" "$REPORT" "$d1" > /dev/null || fail "report.py on $d1"
 echo "report.py took $((($(date +%s%N) - start) / 1000000)) ms on 3 workloads x 4 rows"
 html=$d1/report.html
 # 3 overview charts + per workload a phase chart and a timeline
 check_html "$html" 9
-[ "$(grep -c 'RSS over the run</h3>' "$html")" -eq 3 ] || fail "not one timeline per workload"
+[ "$(grep -c 'RSS over the run</h3>' "$html")" -eq 3 ] || fail "not one timeline per workload ($(find "$d1/timelines" -name "*.csv" 2> /dev/null | wc -l) timeline files)"
 for w in kvserver.wl churn.wl; do
     f=$(fastest "$d1" "$w")
     section "${w//./-}" "$html" | grep -q "Fastest: <b>$f</b>" || fail "$w: verdict does not name $f, the fastest in summary.csv"
@@ -105,37 +88,41 @@ chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1
 [ "$(stat -c %s "$tmp/shot.png")" -gt 20000 ] || fail "screenshot is nearly empty ($(stat -c %s "$tmp/shot.png") bytes)"
 echo "ok: screenshot $(stat -c %s "$tmp/shot.png") bytes"
 
-# 2. Damaged: no glibc row, slab FAILED on churn, jemalloc's kvserver row gone (a hole),
-# no timelines, one run per cell, a driver message in errors.log.
+# 2. No glibc row, a crashing row (a shell fake that dies of SIGSEGV: FAILED cells and
+# errors.log), a hole in the matrix (slab x handwritten dropped), no timelines.
+bin=$tmp/bin
+mkdir "$bin"
+ln -s "$PWD/$B/bin/allocmark-slab" "$bin/allocmark-slab"
+printf '%s\n' '#!/bin/sh' 'echo "segv: crashing now" >&2' 'kill -SEGV $$' > "$bin/allocmark-segv"
+chmod +x "$bin/allocmark-segv"
 d2=$tmp/damaged
-cp -r "$r1" "$d2"
+(ulimit -c 0; ALLOCMARK_BIN=$bin quick "$d2" -a slab,segv -w churn,handwritten)
 rm -rf "$d2/timelines"
-awk -F, -v OFS=, 'NR == 1 { print; next } $2 == "glibc" { next } $1 == "kvserver.wl" && $2 == "jemalloc" { next }
-    $1 == "churn.wl" && $2 == "slab" { for (i = 4; i <= NF; i++) $i = ""; $3 = 0 } { print }' "$r1/summary.csv" > "$d2/summary.csv"
-echo "round 1 slab churn.wl: exit status 139 (killed by SIGSEGV)" >> "$d2/errors.log"
+grep -v '^handwritten.trace,slab,' "$d2/summary.csv" > "$tmp/summary.csv" && mv "$tmp/summary.csv" "$d2/summary.csv"
 "$PY" "$REPORT" "$d2" > /dev/null || fail "report.py on a damaged folder"
 html=$d2/report.html
 check_html "$html" 3
-grep -q 'FAILED' "$html" || fail "the FAILED cell is not called out"
-grep -q 'no <b>\?glibc' "$html" || grep -q 'no glibc row' "$html" || fail "the missing glibc row is not said"
-grep -q 'Not in summary.csv: <b>jemalloc</b>' "$html" || fail "the missing kvserver x jemalloc cell is not said"
-grep -q 'exit status 139' "$html" || fail "errors.log is not in the report"
+grep -q '<span class=bad>FAILED</span>: <b>segv</b>' "$html" || fail "the FAILED cells are not called out"
+grep -q 'no glibc row' "$html" || fail "the missing glibc row is not said"
+grep -q 'Not in summary.csv: <b>slab</b>' "$html" || fail "the missing handwritten x slab cell is not said"
+grep -q 'killed by SIGSEGV' "$html" || fail "errors.log is not in the report"
 grep -q 'No timelines' "$html" || fail "no word about the missing timelines"
 
 # 3. Twenty workloads (summary.csv rows copied under new names; no raw records).
 d3=$tmp/twenty
 mkdir -p "$d3"
-cp "$r1/machine.json" "$d3/"
-{ head -n 1 "$r1/summary.csv"; for i in $(seq -w 1 20); do tail -n +2 "$r1/summary.csv" | grep '^kvserver.wl,' | sed "s/^kvserver.wl,/w$i.wl,/"; done; } > "$d3/summary.csv"
+cp "$d1/machine.json" "$d3/"
+{ head -n 1 "$d1/summary.csv"; for i in $(seq -w 1 20); do tail -n +2 "$d1/summary.csv" | grep '^kvserver.wl,' | sed "s/^kvserver.wl,/w$i.wl,/"; done; } > "$d3/summary.csv"
 "$PY" "$REPORT" "$d3" > /dev/null || fail "report.py on 20 workloads"
 [ "$(grep -c '<h2 id="w-w' "$d3/report.html")" -eq 20 ] || fail "not 20 workload sections"
 grep -q '<img ' "$d3/report.html" || fail "no chart for 20 workloads"
 
 # 4. Latency percentiles when the run has them.
-r4=$(quick --latency -a glibc,slab -w handwritten)
-"$PY" "$REPORT" "$r4" > /dev/null || fail "report.py on a --latency run"
-grep -q 'latency percentiles\|Latency</h3>' "$r4/report.html" || fail "no latency chart in a --latency run"
-grep -q 'These runs used --latency' "$r4/report.html" || fail "no caution about --latency ns/op"
+d4=$tmp/latency
+quick "$d4" --latency -a glibc,slab -w handwritten
+"$PY" "$REPORT" "$d4" > /dev/null || fail "report.py on a --latency run"
+grep -q 'Latency</h3>' "$d4/report.html" || fail "no latency chart in a --latency run"
+grep -q 'These runs used --latency' "$d4/report.html" || fail "no caution about --latency ns/op"
 
 # 5. Bad input: a clear message naming the file, a non-zero exit, nothing written.
 d5=$tmp/bad
@@ -143,7 +130,7 @@ mkdir -p "$d5/raw"
 if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a folder without summary.csv"; fi
 grep -q "$d5/summary.csv" "$tmp/err" || fail "the error does not name summary.csv: $(cat "$tmp/err")"
 [ ! -e "$d5/report.html" ] || fail "report.html written for bad input"
-cp "$r1/summary.csv" "$d5/"
+cp "$d1/summary.csv" "$d5/"
 echo '{"command": ' > "$d5/machine.json"
 if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a broken machine.json"; fi
 grep -q "$d5/machine.json" "$tmp/err" || fail "the error does not name machine.json: $(cat "$tmp/err")"

@@ -282,7 +282,7 @@ gen_traces() {
     for t in "$@"; do
         case "$t" in
             *.wl)
-                echo "generating $t (scale $scale)..." >&2
+                [ "$mode" = cell ] || echo "generating $t (scale $scale)..." >&2
                 replay_file[$t]=$(build/bin/allocmark-trace gen "$t" --scale "$scale" --cache-dir build/workloads) ||
                     die "cannot generate $t" ;;
             *) replay_file[$t]=$t ;;

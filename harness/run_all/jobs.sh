@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # jobs.sh - run_all.sh --jobs FILE: the matrix as a job list, one shell command per
 # line, each running ONE cell (`run_all.sh --cell DIR ROUND ROW WORKLOAD`) into the
 # shared results folder DIR, in the interleaved order of DIR/plan.txt. GNU parallel

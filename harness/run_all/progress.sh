@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # progress.sh - run_all.sh's progress lines on stderr: one line per finished run with
 # its time, status and an ETA (the mean duration of the finished runs of each workload,
 # or of all runs for a workload not yet seen, times the runs left).
@@ -57,7 +58,8 @@ progress_eta() {
     done
     echo $(((us + 500000) / 1000000))
 }
-# progress_done ROUND ROW NAME MICROSECONDS STATUS: one line for a finished run
+# progress_done ROUND ROW NAME MICROSECONDS STATUS: one line for a finished run (no ETA
+# without progress_init: a single cell of a job list knows nothing of the others)
 progress_done() {
     local name=$3 us=$4 eta
     prog_done=$((prog_done + 1))
@@ -69,5 +71,5 @@ progress_done() {
     eta=$(progress_eta)
     [ "$prog_tty" -eq 1 ] && printf '\r\033[K' >&2
     printf '%s round %s %s %s %d.%d s %s%s\n' "$(progress_counter "$prog_done")" "$1" "$2" "$name" \
-        $((us / 1000000)) $((us / 100000 % 10)) "$5" "$([ "$prog_done" -lt "$prog_total" ] && [ -n "$eta" ] && echo "  ETA $(duration_text "$eta")")" >&2
+        $((us / 1000000)) $((us / 100000 % 10)) "$5" "$([ "$prog_done" -lt "$prog_total" ] && [ ${#prog_left[@]} -gt 0 ] && [ -n "$eta" ] && echo "  ETA $(duration_text "$eta")")" >&2
 }

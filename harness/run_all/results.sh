@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # results.sh - everything that reads a results folder: merging the per-cell records
 # (cells/) into raw/*.jsonl, runs.jsonl, order.txt and errors.log, and the summary step
 # (summary.txt, summary.csv, machine.json).

@@ -219,11 +219,12 @@ function judge(f, k,   o, nw, floor, sep, no, nn) {
 }
 function human(b) { return b == "" ? "-" : b < 1048576 ? sprintf("%.0fK", b / 1024) : b < 1073741824 ? sprintf("%.1fM", b / 1048576) : sprintf("%.2fG", b / 1073741824) }
 function num(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
+function ratio(v) { return v == "" ? "-" : sprintf(v < 10 ? "%.3f" : v < 100 ? "%.2f" : "%.1f", v) } # 4 digits
 function pct(c) { return c == "" ? "" : c == "inf" ? "+inf%" : sprintf("%+.1f%%", 100 * c) }
+function known(s, k) { return ((s, k) in mach) && mach[s, k] != "" ? mach[s, k] : "?" } # (no entry made)
 function runline(label, s,   r) {
-    r = mach[s, "rounds"]
-    printf "%s %s  (%s, git %s, %s round%s, scale %s)\n", label, dir[s], (mach[s, "date"] != "") ? mach[s, "date"] : "date unknown",
-        (mach[s, "git"] != "") ? mach[s, "git"] : "?", (r != "") ? r : "?", (r == 1) ? "" : "s", (mach[s, "scale"] != "") ? mach[s, "scale"] : "?"
+    r = known(s, "rounds")
+    printf "%s %s  (%s, git %s, %s round%s, scale %s)\n", label, dir[s], known(s, "date"), known(s, "git"), r, (r == 1) ? "" : "s", known(s, "scale")
 }
 function rule(label, width,   l, r) { # " label " centred in a line of dashes
     l = int((width - length(label) - 2) / 2); r = width - length(label) - 2 - l
@@ -268,7 +269,7 @@ END {
             note = (ino && no == 0 && inn && nn == 0) ? "FAILED in both" : (ino && no == 0) ? "FAILED in OLD" : "FAILED in NEW"
             side = (inn && nn == 0) ? "new" : "old"
             if ((side, f) in why) note = note ": " why[side, f] }
-        if (row == "") { ncmp++; if (no < minr || minr == "") minr = no; if (nn < minr) minr = nn }
+        if (row == "") { ncmp++; if (ncmp == 1 || no < minr) minr = no; if (nn < minr) minr = nn }
         for (j = 0; j < 2; j++) { side = j ? "new" : "old"; r = j ? nn : no
             if (has[side, f] && r > 0 && (side, f) in tries && r < tries[side, f])
                 note = note (note != "" ? "; " : "") sprintf("%s: %d of %d rounds ran%s", toupper(side), r, tries[side, f], (side, f) in why ? " (" why[side, f] ")" : "") }
@@ -282,7 +283,7 @@ END {
             if (ino && no == 0) ov = "FAILED"; if (inn && nn == 0) nv = "FAILED"
             if (j == 1) { ov = (ov == "FAILED") ? ov : num(ov, "%.2f"); nv = (nv == "FAILED") ? nv : num(nv, "%.2f") }
             else if (j == 2) { ov = (ov == "FAILED") ? ov : human(ov); nv = (nv == "FAILED") ? nv : human(nv) }
-            else { ov = (ov == "FAILED") ? ov : num(ov, "%.3f"); nv = (nv == "FAILED") ? nv : num(nv, "%.3f") }
+            else { ov = (ov == "FAILED") ? ov : ratio(ov); nv = (nv == "FAILED") ? nv : ratio(nv) }
             if (!ino) ov = "-"; if (!inn) nv = "-"
             v[j, 1] = ov; v[j, 2] = nv; v[j, 3] = pct(chg); v[j, 4] = mark
         }
@@ -295,7 +296,7 @@ END {
     printf "Marked = beyond the noise: the medians differ by more than max(%g%%, 2 x the larger CV of the two runs' rounds)\n", threshold
     print "AND the rounds are separated: with >= 5 rounds in each run a two-sided Mann-Whitney U test, p < 0.01;"
     print "with fewer, the [min, max] ranges of the two runs' rounds do not overlap. Capitals = worse. Unmarked = within the noise."
-    if (minr != "" && minr < 3)
+    if (ncmp && minr < 3)
         print "note: cells with fewer than 3 rounds: their ranges are (nearly) points, so only the floor stands between noise and a mark; rerun with -r 5."
 }
 EOF

@@ -181,6 +181,13 @@ compare "$tmp/u_old" "$tmp/u17"
 expect_row w.wl a '\+26\.8%' "U = 17 of 10 x 10 shown"
 expect_unmarked w.wl a
 grep -q '^warning: no machine.json or machine.txt' "$tmp/out" || fail "no warning that the machine is unknown"
+# 30 rounds each: the normal approximation; two low rounds of 30 do not hide a +20% shift.
+# shellcheck disable=SC2046 # the generated values are the arguments
+synthetic "$tmp/n_old" $(awk 'BEGIN { for (i = 0; i < 30; i++) print 100 + i * 0.2 }')
+# shellcheck disable=SC2046
+synthetic "$tmp/n_new" 100.1 100.3 $(awk 'BEGIN { for (i = 0; i < 28; i++) print 120 + i * 0.2 }')
+compare "$tmp/n_old" "$tmp/n_new"
+expect_row w.wl a '\+19\.[0-9]% SLOWER' "30 x 30 rounds, ranges overlapping, flagged"
 # A cell whose every round failed in both runs leaves no raw file: order.txt names it.
 for d in u_old u17; do
     printf '%s\n' "1 a workloads/w.wl" "1 crash workloads/w.wl" > "$tmp/$d/order.txt"

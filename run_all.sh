@@ -157,7 +157,7 @@ effective_args() {
 }
 # load_args DIR: the matrix options recorded in DIR/args
 load_args() {
-    { [ -f "$1/args" ] && [ -f "$1/plan.txt" ]; } || die "$1 is not a results folder of this run_all.sh (no args or plan.txt)"
+    { [ -f "$1/args" ] && [ -f "$1/plan.txt" ]; } || die "--$mode: $1 is not a results folder of this run_all.sh (no args or plan.txt)"
     local recorded=() m=$mode
     mapfile -t recorded < "$1/args"
     reset_matrix
@@ -182,7 +182,7 @@ add_row() {
 load_profiles() {
     local f=${ALLOCMARK_PROFILES:-harness/run_all/profiles.sh}
     [ -f "$f" ] || f=$(abs "$f")
-    [ -f "$f" ] || die "--profile $profile: no profiles defined ($f does not exist)"
+    [ -f "$f" ] || die "--profile: no profiles defined, so no '$profile' ($f does not exist)"
     # shellcheck source=/dev/null
     . "$f"
     profile_names | grep -qxF -- "$profile" || die "--profile: unknown profile '$profile' (known: $(profile_names | tr '\n' ' '))"
@@ -192,9 +192,10 @@ resolve_rows() {
     elif [ -n "${ALLOCMARK_BIN:-}" ]; then bin=$(abs "$ALLOCMARK_BIN")
     else bin=$repo/build/bin; fi
     local a v spec base opts r e popt
-    local -a bases=() with_profile=()
+    local -a bases=() with_profile=() asked=()
     if [ -n "$only_allocs" ]; then
-        for a in ${only_allocs//,/ }; do
+        IFS=, read -ra asked <<< "$only_allocs"
+        for a in "${asked[@]}"; do
             valid_name "$a" -a
             [ "$a" = dry ] && base=glibc || base=$a
             { [ "$a" != trace ] && [ -x "$bin/allocmark-$base" ]; } ||
@@ -258,7 +259,10 @@ resolve_traces() {
         traces=("${only[@]}")
         for t in "${traces[@]}"; do [ -f "$t" ] || die "--trace: no file '$t'"; done
     elif [ -n "$only_workloads" ]; then
-        for w in ${only_workloads//,/ }; do
+        local -a asked=()
+        IFS=, read -ra asked <<< "$only_workloads"
+        for w in "${asked[@]}"; do
+            [[ $w =~ ^[A-Za-z0-9._-]+$ ]] || die "-w: '$w' is not a workload name"
             n=${#traces[@]}
             for t in workloads/"$w".wl workloads/"$w".trace workloads/"$w".trace.zst; do
                 [ -f "$t" ] && traces+=("$t")

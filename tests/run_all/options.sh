@@ -1,0 +1,107 @@
+#!/bin/bash
+# options.sh BUILD_DIR - run_all.sh's options: -o (a folder of one's own; results/latest
+# follows only under results/), --profile (rows ALLOC+NAME, the profile's environment
+# and --alloc-opt given to each run, recorded; an unknown one refused with the known
+# names), bad options refused naming the option, and --help listing every option the
+# script parses.
+set -euo pipefail
+B=${1:-build}
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+latest_before=$(readlink results/latest 2>/dev/null || true)
+mine=results/options-test-$$
+cleanup() {
+    rm -rf "$mine"
+    # results/latest as it was (this test's own run under results/ moved it)
+    if [ -n "$latest_before" ]; then ln -sfn "$latest_before" results/latest; else rm -f results/latest; fi
+    [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "options.sh: FAIL: $*" >&2; exit 1; }
+export ALLOCMARK_BIN=$B/bin
+quick=(--quick --seed 2 --no-plots -w handwritten)
+
+# refuse TEXT ARGS...: run_all.sh ARGS exits 1 with TEXT (the option's name) on stderr
+refuse() {
+    local want=$1 rc=0
+    shift
+    ./run_all.sh "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "run_all.sh $* exited $rc, expected 1"
+    grep -qF -- "$want" "$tmp/err" || fail "run_all.sh $*: the message does not name '$want': $(cat "$tmp/err")"
+    [ ! -s "$tmp/out" ] || fail "run_all.sh $*: printed on stdout"
+}
+refuse "'--bogus'" --bogus
+refuse "'-x'" -x 1
+refuse "--rounds needs a value" --rounds
+refuse "--rounds needs a positive integer, got '0'" --rounds 0
+refuse "--rounds needs a positive integer, got 'x'" -r x
+refuse "--seed needs a non-negative integer" --seed -3
+refuse "--scale needs a positive number" --scale 1.2.3
+refuse "--time-limit needs a positive number" --time-limit 0
+refuse "--variant wants NAME=ALLOCATOR:OPTS" --variant oops
+refuse "-o needs a value" -o
+refuse "-a: no allocator 'nosuch'" -a glibc,nosuch "${quick[@]}"
+refuse "-a: 'a b' is not a valid row name" -a "a b" "${quick[@]}"
+refuse "-w: no workload 'nosuch'" -w nosuch
+refuse "--trace: no file '/nonexistent.trace'" --trace /nonexistent.trace
+refuse "--cell needs DIR ROUND ROW WORKLOAD" --cell "$tmp"
+refuse "--resume: $tmp is not a results folder" --resume "$tmp"
+refuse "--summarize: no folder" --summarize "$tmp/nonexistent"
+refuse "--resume cannot be combined with --jobs" --jobs "$tmp/jobs.txt" --resume "$tmp"
+refuse "-o cannot be combined with --resume" --resume "$tmp" -o "$tmp/x"
+refuse "--profile: " --profile nosuch "${quick[@]}"
+
+# --help: every option label of parse_opts is in it, and `compare`.
+./run_all.sh --help > "$tmp/help"
+labels=$(sed -n '/^parse_opts() {/,/^}/p' run_all.sh | grep -oE '^ +-[-a-z|]*\)' | tr -d ' )' | tr '|' '\n' | sort -u)
+[ "$(printf '%s\n' "$labels" | wc -l)" -ge 20 ] || fail "found only these option labels: $labels"
+for o in $labels; do
+    [ "$o" = -- ] && o="-- OPTS"
+    grep -qE -- "(^|[ ,])$o([ ,=]|$)" "$tmp/help" || fail "--help does not mention $o"
+done
+grep -q "run_all.sh compare OLD NEW" "$tmp/help" || fail "--help does not mention compare"
+
+# -o: the folder given, results/latest untouched outside results/, refused when it
+# holds a run already or is not empty.
+./run_all.sh "${quick[@]}" -a glibc -o "$tmp/o" > /dev/null 2>&1 || fail "-o run failed"
+for f in args plan.txt machine.txt machine.json runs.jsonl summary.csv summary.txt order.txt errors.log; do
+    [ -f "$tmp/o/$f" ] || fail "-o: no $f"
+done
+{ [ -f "$tmp/o/raw/handwritten.trace.glibc.jsonl" ] && [ -f "$tmp/o/timelines/handwritten.trace.glibc.r1.csv" ]; } || fail "-o: no raw record or timeline"
+[ "$(readlink results/latest 2>/dev/null || true)" = "$latest_before" ] || fail "-o outside results/ moved results/latest"
+refuse "-o $tmp/o: it holds a run already (finish it with --resume" "${quick[@]}" -o "$tmp/o"
+mkdir "$tmp/full" && touch "$tmp/full/x"
+refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
+./run_all.sh "${quick[@]}" -a glibc -o "$mine" > /dev/null 2>&1 || fail "-o $mine failed"
+[ "$(readlink results/latest)" = "${mine#results/}" ] || fail "-o under results/: results/latest is not $mine"
+
+# --profile with a profiles file of the test's own (ALLOCMARK_PROFILES), drivers that log
+# their environment and arguments.
+cat > "$tmp/profiles.sh" <<'EOF2'
+profile_names() { printf '%s\n' testprof other; }
+profile_env() { [ "$2" != glibc ] || printf '%s\n' ALLOCMARK_TEST_PROFILE=on MALLOC_ARENA_MAX=1; }
+profile_alloc_opt() { [ "$2" != slab ] || echo prealloc=1M; }
+EOF2
+mkdir "$tmp/bin"
+printf '%s\n' '#!/bin/sh' "echo \"\${0##*/} env=\${ALLOCMARK_TEST_PROFILE:-} args=\$*\" >> $tmp/calls" \
+    "exec $PWD/$B/bin/\${0##*/} \"\$@\"" > "$tmp/bin/wrapper"
+chmod +x "$tmp/bin/wrapper"
+ln -s wrapper "$tmp/bin/allocmark-glibc"
+ln -s wrapper "$tmp/bin/allocmark-slab"
+export ALLOCMARK_PROFILES=$tmp/profiles.sh
+refuse "--profile: unknown profile 'nosuch' (known: testprof other" --profile nosuch "${quick[@]}"
+ALLOCMARK_BIN=$tmp/bin ./run_all.sh "${quick[@]}" -a dry,glibc,slab --profile testprof -o "$tmp/p" > /dev/null 2> "$tmp/err" ||
+    fail "--profile testprof: $(cat "$tmp/err")"
+p=$tmp/p
+[ "$(cut -d, -f2 "$p/summary.csv" | tail -n +2 | tr '\n' ' ')" = "dry glibc+testprof slab+testprof " ] || fail "--profile: rows are not dry, ALLOC+testprof"
+grep -q '^handwritten.trace,glibc+testprof,1,.*,1.0000,1.0000,0,[01]$' "$p/summary.csv" || fail "--profile: ratios not relative to glibc+testprof"
+[ -f "$p/raw/handwritten.trace.slab+testprof.jsonl" ] || fail "--profile: no raw/ file named after the row"
+grep -q '^allocmark-glibc env=on args=--json' "$tmp/calls" || fail "--profile: glibc did not get the profile's environment"
+grep -q '^allocmark-slab env= args=--alloc-opt prealloc=1M ' "$tmp/calls" || fail "--profile: slab did not get the profile's --alloc-opt"
+grep -q '^allocmark-glibc env= args=--dry --json' "$tmp/calls" || fail "--profile: dry is not the plain harness"
+[ "$(jq -r .alloc_opts "$p/raw/handwritten.trace.slab+testprof.jsonl")" = prealloc=1M ] || fail "--profile: slab's record has no alloc_opts"
+jq -e '.profile == "testprof" and (.allocators | has("glibc+testprof"))' "$p/machine.json" > /dev/null || fail "--profile: machine.json"
+grep -q '^profile: testprof$' "$p/machine.txt" || fail "--profile: machine.txt"
+grep -q '^row glibc+testprof: ALLOCMARK_TEST_PROFILE=on MALLOC_ARENA_MAX=1 allocmark-glibc$' "$p/machine.txt" || fail "--profile: machine.txt row line"
+grep -qx -- --profile "$p/args" || fail "--profile: not in args (a --resume would lose it)"
+echo "options.sh: ok"

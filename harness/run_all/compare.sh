@@ -9,8 +9,8 @@
 # median ns/op, peak RSS and frag_peak, old -> new and the change in %, and marks
 # the changes beyond the noise: SLOWER / faster (ns/op), BIGGER / smaller (peak RSS,
 # frag_peak); capitals are the worse direction. Cells of one run only are listed as
-# "new" or "gone", cells whose every round failed as FAILED (with the reason from
-# errors.log); rows where some rounds failed say how many ran. It warns when the
+# "new" or "gone", cells whose every round failed as FAILED (with the reason the run
+# recorded); rows where some rounds failed say how many ran. It warns when the
 # two runs differ in CPU, cores, kernel, libc, compiler, --scale, an allocator's
 # version, a workload's trace, or throughput vs --latency mode.
 #   --threshold PCT  the smallest change in % that can be marked (default 5)
@@ -59,6 +59,14 @@ compare_dir() {
     return 1
 }
 
+# compare_label ARG DIR: ARG as the user wrote it, and the folder it leads to when
+# that has another name (a symlink such as results/latest)
+compare_label() {
+    local arg=${1%/} real
+    real=$(cd "$2" && pwd -P)
+    if [ "${real##*/}" = "${arg##*/}" ]; then printf '%s\n' "$1"; else printf '%s (%s)\n' "$1" "${real##*/}"; fi
+}
+
 # compare_cells OLD NEW: "workload<TAB>allocator<TAB>file" for every cell of either run
 # (a raw file, or an order.txt line: a cell whose every round failed leaves no record),
 # sorted. Names come from order.txt (workload names contain dots); a file no order.txt
@@ -92,7 +100,7 @@ compare_facts() {
             k == "date" || k == "git" || k == "kernel" || k == "scale" { out(k, v) }
             k == "cpus" { out("cores", v) }
             k == "model name" { out("cpu", v) }
-            k == "command" && match(v, /effective: --rounds [0-9]+/) { out("rounds", substr(v, RSTART + 20, RLENGTH - 20)) }' "$dir/machine.txt"
+            k == "command" && match(v, /\(effective: .*--rounds [0-9]+/) { v = substr(v, RSTART, RLENGTH); sub(/.*--rounds /, "", v); out("rounds", v) }' "$dir/machine.txt"
     fi
     # trace TAB workload TAB content hash, from machine.txt's "trace workloads/X: FILE HASH"
     if [ -f "$dir/machine.txt" ]; then
@@ -305,7 +313,7 @@ EOF
 # compare_runs OLD NEW [--threshold PCT] [--only-changes]: the comparison on stdout
 # (see the header of this file for the rule). 0, or 1 for bad arguments.
 compare_runs() {
-    local threshold=5 only_changes=0 dirs=() old new cells
+    local threshold=5 only_changes=0 dirs=() old new cells label_old label_new
     while [ $# -gt 0 ]; do
         case "$1" in
             --threshold)
@@ -325,12 +333,14 @@ compare_runs() {
     case "$threshold" in ''|.|*[!0-9.]*|*.*.*) echo "compare: --threshold needs a non-negative number (a percentage), got '$threshold'" >&2; return 1 ;; esac
     old=$(compare_dir OLD "${dirs[0]}") || return 1
     new=$(compare_dir NEW "${dirs[1]}") || return 1
+    label_old=$(compare_label "${dirs[0]}" "$old")
+    label_new=$(compare_label "${dirs[1]}" "$new")
     cells=$(compare_cells "$old" "$new")
     {
         printf 'name\t%s\n' "${cells//$'\n'/$'\n'name$'\t'}"
         compare_facts old "$old" "$cells"
         compare_facts new "$new" "$cells"
-    } | awk -v threshold="$threshold" -v only_changes="$only_changes" -v dir_old="${dirs[0]}" -v dir_new="${dirs[1]}" \
+    } | awk -v threshold="$threshold" -v only_changes="$only_changes" -v dir_old="$label_old" -v dir_new="$label_new" \
         "$(compare_report_awk)"
 }
 

@@ -94,6 +94,9 @@ def relative_time(res):
     ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set_ylabel(f"ns/op relative to {D.REFERENCE}")
     ax.set_title("Time per op relative to glibc (median; whiskers: min\u2013max over rounds)")
+    if not labelled:   # every cell failed: nothing to compare
+        plt.close(fig)
+        return None
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     caption = ("Lower is faster. Hatched bars: CV over 5% (noisy). The harness baseline (dry) is left out: "
@@ -265,7 +268,8 @@ def phase_chart(res, workload):
     ax1.set_xticklabels(names, fontsize=8, rotation=rot, ha="right" if rot else "center")
     ax1.set_ylabel("ns/op (median)")
     ax1.set_title("time per op by phase", fontsize=10)
-    ax1.legend(fontsize=7)
+    if ax1.get_legend_handles_labels()[1]:
+        ax1.legend(fontsize=7)
     ax2.set_xticks(range(len(fault_names)))
     ax2.set_xticklabels(fault_names, fontsize=8, rotation=rot, ha="right" if rot else "center")
     ax2.set_ylabel("minor page faults (median)")
@@ -318,7 +322,8 @@ def latency_chart(res, workload):
         ax.set_title(f"{kind} ({F.count(max(counts))} ops)" if counts else kind, fontsize=10)
         ax.set_ylabel("ns" + (" (log)" if ax.get_yscale() == "log" else ""), fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_legend_handles_labels()[1]:
+        axes[0][0].legend(fontsize=7)
     fig.suptitle(f"{workload}: latency percentiles per op kind", fontsize=10)
     fig.tight_layout()
     res_ns = D.first_value(cells, "latency", "timer", "resolution_ns")

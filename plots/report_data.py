@@ -50,8 +50,9 @@ class Cell:
 
     @property
     def runs(self):
+        """Completed runs: summary.csv's runs, else the raw records; None if neither says."""
         r = self.get("runs")
-        return int(r) if r is not None else (len(self.records) if self.records else 0)
+        return int(r) if r is not None else (len(self.records) if self.records else None)
 
     @property
     def failed(self):
@@ -101,7 +102,7 @@ class Results:
     def rounds(self):
         r = _number(self.machine.get("rounds"))
         if r is None:
-            runs = [c.runs for c in self.cells.values() if c.ok]
+            runs = [c.runs for c in self.cells.values() if c.ok and c.runs is not None]
             return max(runs) if runs else 0
         return int(r)
 

@@ -21,7 +21,7 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-spac
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 tr.best td { background: #e8f5e9; } tr.failed td { background: #fdecea; color: #b00020; }
 tr.dry td { color: #777; font-style: italic; } tr.missing td { color: #999; }
-td.noisy { background: #fff4d6; } .bad { color: #b00020; font-weight: bold; }
+td.noisy { background: #fff4d6; } td.fast { background: #e8f5e9; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
 .warn { color: #9a5b00; font-weight: bold; }
 .caution { border-left: 4px solid #e0a000; background: #fff8e6; padding: 0.5em 1em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -80,7 +80,7 @@ def workload_table(res, workload):
         if c.noisy:
             notes.append("noisy")
         if c.failed_runs:
-            notes.append(f"FAILED {c.failed_runs} of {c.failed_runs + c.runs} runs")
+            notes.append(f"FAILED {c.failed_runs} of {c.failed_runs + (c.runs or 0)} runs")
         g = c.get
         rows.append(("best" if c.allocator == best else "dry" if c.is_dry else "", [
             ("", a), ("", F.count(g("runs"))), ("", F.ns(g("ns_per_op_median"))),
@@ -95,20 +95,38 @@ def workload_table(res, workload):
 
 
 def phase_table(res, workload):
-    rows = []
-    for c in res.row(workload, real_only=True):
-        if not c.ok or not c.records:
-            continue
-        init_ns, init_faults = D.init_cost(c)
-        rows.append(("", [("", F.esc(c.allocator)), ("", "init"), ("", F.DASH),
-                          ("", F.ns(init_ns / 1000) + " \u00b5s total" if init_ns is not None else F.DASH),
-                          ("", F.count(init_faults))]))
-        for name, ns_op, faults, ops in D.phases(c):
-            rows.append(("", [("", ""), ("", F.esc(name)), ("", F.count(ops)), ("", F.ns(ns_op)),
-                              ("", F.count(faults))]))
-    if not any(r[1][1][1] != "init" for r in rows):
+    """Phases down, allocators across (ns/op and minor faults each); the first row is
+    the allocator's init: its total time and faults, the cost moved out of the replay."""
+    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
+    per = {c.allocator: {p[0]: p for p in D.phases(c)} for c in cells}
+    names = []
+    for c in cells:
+        for p in D.phases(c):
+            if p[0] not in names:
+                names.append(p[0])
+    if not names:
         return ""
-    return _table(["allocator", "phase", "ops", "ns/op (median)", "minor faults (median)"], rows)
+    head = ("<tr><th rowspan=2>phase</th><th rowspan=2>ops</th>" +
+            "".join(f"<th colspan=2>{F.esc(c.allocator)}</th>" for c in cells) + "</tr><tr>" +
+            "<th>ns/op</th><th>faults</th>" * len(cells) + "</tr>")
+    init = "<tr><td>init (total)</td><td>" + F.DASH + "</td>"
+    for c in cells:
+        init_ns, init_faults = D.init_cost(c)
+        init_time = F.ns(init_ns / 1000) + " \u00b5s" if init_ns is not None else F.DASH
+        init += f"<td>{init_time}</td><td>{F.count(init_faults)}</td>"
+    rows = [init + "</tr>"]
+    for name in names:
+        ops = next((per[c.allocator][name][3] for c in cells if name in per[c.allocator]), None)
+        r = f"<tr><td>{F.esc(name)}</td><td>{F.count(ops)}</td>"
+        best = min((per[c.allocator][name][1] for c in cells if name in per[c.allocator]
+                    and per[c.allocator][name][1] is not None), default=None)
+        for c in cells:
+            p = per[c.allocator].get(name)
+            t = p[1] if p else None
+            r += (f'<td class="{"fast" if t is not None and t == best and len(cells) > 1 else ""}">{F.ns(t)}</td>'
+                  f"<td>{F.count(p[2] if p else None)}</td>")
+        rows.append(r + "</tr>")
+    return "<div class=scroll><table>" + head + "\n".join(rows) + "</table></div>"
 
 
 def across_table(res):
@@ -233,7 +251,9 @@ def page(res):
         parts.append(workload_table(res, w))
         pt = phase_table(res, w)
         if pt:
-            parts.append("<h3>Per phase</h3>" + pt + figure(C.phase_chart(res, w)))
+            parts.append("<h3>Per phase</h3><p class=sub>Median over rounds; the fastest per phase in bold. "
+                         "Init is timed apart from the replay: its faults are memory the allocator set up "
+                         "before the first op.</p>" + pt + figure(C.phase_chart(res, w)))
         tl = C.timeline(res, w)
         if tl:
             parts.append("<h3>RSS over the run</h3>" + figure(tl))

@@ -35,7 +35,7 @@ def _rss(c):
 
 def _separation(a, b):
     """Whether a's lead over b is outside their min-max ranges, in words ('' if it is)."""
-    single = [c.allocator for c in (a, b) if c.runs < 2]
+    single = [c.allocator for c in (a, b) if c.runs is not None and c.runs < 2]
     if single:
         return (f"{' and '.join(F.esc(x) for x in single)} ran one round only: there is no spread "
                 f"to judge this margin by")
@@ -132,18 +132,23 @@ def _phase_sentence(res, workload):
             count[w[1]] = count.get(w[1], 0) + 1
         s = (f"Fastest by phase ({len(wins)} phases, see the per-phase table): " +
              ", ".join(f"{F.name(a)} in {k}" for a, k in sorted(count.items(), key=lambda x: -x[1])) + ".")
-    warn = []
-    for a in dict.fromkeys(w[1] for w in prefaulted):
-        mine = [w for w in prefaulted if w[1] == a]
-        init_ns, init_faults = D.init_cost(res.cell(workload, a))
-        eg = "; ".join(f"{F.esc(pn)}: {F.count(fl)} against {F.count(typ)}" for pn, _, _, fl, typ in mine[:3])
-        warn.append(f"where {F.name(a)} was fastest it took under half the others' median page faults in "
-                    f"{len(mine)} phase{'s' if len(mine) != 1 else ''} ({eg}{'; ...' if len(mine) > 3 else ''}; "
-                    f"its init: {F.count(init_faults)} faults, {F.ns((init_ns or 0) / 1000)} \u00b5s) {F.DASH} "
-                    f"part of its lead there may be memory faulted in before that phase")
-    if warn:
-        s += " Caution: " + "; ".join(warn) + "."
-    return s
+    if not prefaulted:
+        return s
+    by = {}
+    for w in prefaulted:
+        by.setdefault(w[1], []).append(w)
+    if len(prefaulted) <= 2:
+        detail = "; ".join(
+            f"in {F.esc(pn)}, {F.name(a)} took {F.count(fl)} page faults against the others' median "
+            f"{F.count(typ)} (its init: {F.count(D.init_cost(res.cell(workload, a))[1])} faults)"
+            for pn, a, _, fl, typ in prefaulted)
+    else:
+        pn, a, _, fl, typ = min(prefaulted, key=lambda w: (w[3] + 1) / (w[4] + 1))
+        detail = (f"in {len(prefaulted)} phases the fastest took under half the others' median page faults (" +
+                  ", ".join(f"{F.name(x)} {len(ws)}" for x, ws in by.items()) +
+                  f"; most: {F.esc(pn)}, {F.name(a)} {F.count(fl)} against {F.count(typ)})")
+    return (s + f" Caution: {detail} {F.DASH} part of such a lead may be memory faulted in before the phase "
+            "(at init or in an earlier phase), not allocator speed.")
 
 
 def workload_verdict(res, workload):
@@ -166,13 +171,13 @@ def workload_verdict(res, workload):
     failed = [c for c in row if c.failed or c.failed_runs]
     if failed:
         out.append("<span class=bad>FAILED</span>: " + ", ".join(
-            F.name(c.allocator) + ("" if c.failed else f" ({c.failed_runs} of {c.failed_runs + c.runs} runs; "
+            F.name(c.allocator) + ("" if c.failed else f" ({c.failed_runs} of {c.failed_runs + (c.runs or 0)} runs; "
                                    f"its figures are from the {c.runs} that completed)") for c in failed) +
                    " (see errors.log below).")
     missing = [c for c in row if c.missing]
     if missing:
         out.append("Not in summary.csv: " + ", ".join(F.name(c.allocator) for c in missing) + ".")
-    few = [c for c in row if c.ok and c.runs < D.FULL_ROUNDS]
+    few = [c for c in row if c.ok and c.runs is not None and c.runs < D.FULL_ROUNDS]
     if few and not res.smoke:
         out.append("Fewer than 5 rounds: " + ", ".join(f"{F.name(c.allocator)} ({c.runs})" for c in few) + ".")
     dry = res.cells.get((workload, D.DRY))

@@ -104,7 +104,7 @@ draw() {
     { common_vars; cat "$tmp/$name.vars"; printf 'outbase = %s\n' "$(gp_str "$base")"; } > "$tmp/$name.vars.gp"
     if ! gnuplot "$tmp/$name.vars.gp" "$here/common.gp" "$here/$script.gp" 2> "$tmp/gnuplot.err"; then
         cat "$tmp/gnuplot.err" >&2
-        die "gnuplot failed on plots/$script.gp for $out/$name (data in $tmp)"
+        die "gnuplot failed on plots/$script.gp for $out/$name.png/.svg"
     fi
     # gnuplot's warnings (e.g. a curve without points) are shown, not fatal.
     grep -v '^$' "$tmp/gnuplot.err" | sed "s|^|$me: $name: |" >&2 || true

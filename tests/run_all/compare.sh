@@ -149,6 +149,7 @@ echo "run_all.sh: round 3: glibc on workloads/handwritten.trace (workloads/handw
 echo "run_all.sh: round 1: slab on workloads/handwritten.trace (workloads/handwritten.trace) failed: exit status 134" >> "$tmp/other/errors.log"
 sed -i 's/"allocator_version":"[^"]*"/"allocator_version":"glibc 9.99"/' "$tmp/other/raw/churn.wl.glibc.jsonl"
 sed -i 's/"mode":"throughput"/"mode":"latency"/' "$tmp/other/raw/handwritten.trace.glibc.jsonl"
+set_field "$tmp/other/raw/handwritten.trace.glibc.jsonl" ns_per_op 20000 20000 # a --latency run's ns/op
 if [ -f "$tmp/other/machine.json" ]; then
     sed -i 's/"kernel":"[^"]*"/"kernel":"Linux 9.9"/' "$tmp/other/machine.json"
 else
@@ -158,6 +159,7 @@ compare "$tmp/old3" "$tmp/other" || fail "compare OLD OTHER exited $?"
 expect_row churn.wl slab '-50\.0% faster .*\+50\.0% BIGGER' "faster and BIGGER"
 expect_row handwritten.trace slab 'FAILED in NEW: exit status 134' "the failed cell of an older run"
 expect_row handwritten.trace glibc 'NEW: 2 of 3 rounds ran \(time limit of 600s \(exit status 124\)\)' "a cell with a failed round"
+expect_unmarked handwritten.trace glibc # ns/op of another mode
 grep -q '^warning: the runs differ in kernel: ".*" -> "Linux 9.9"' "$tmp/out" || fail "no warning about the kernel"
 grep -q '^warning: allocator glibc: version "glibc [^"]*" -> "glibc 9.99"' "$tmp/out" || fail "no warning about glibc's version"
 grep -q '^warning: 1 cells ran in another mode (throughput -> latency' "$tmp/out" || fail "no warning about the mode"

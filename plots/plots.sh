@@ -85,7 +85,6 @@ if [ -r "$dir/machine.json" ]; then
 fi
 allocs_words=$(paste -sd' ' "$tmp/allocs")
 nalloc=$(wc -l < "$tmp/allocs")
-nwork=$(wc -l < "$tmp/workloads")
 # The variables every chart script reads (see plots/common.gp).
 common_vars() {
     printf 'plotsdir = %s\npngterm = %s\nformats = "png svg"\nsubtitle = %s\n' \
@@ -118,13 +117,13 @@ draw() {
 # bars METRIC: METRIC.dat (a block per allocator: x y whisker_lo whisker_hi, then a
 # block of dry dashes and one of failed cells) and METRIC.vars.
 bars() {
-    awk -F'\t' -v metric="$1" -v refmode="$reference_mode" -v missing="$no_glibc" -v dat="$tmp/$1.dat" -v nw="$nwork" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
+    awk -F'\t' -v metric="$1" -v refmode="$reference_mode" -v missing="$no_glibc" -v dat="$tmp/$1.dat" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
     function emit(x, y, lo, hi) { printf "%s\t%s\t%s\t%s\n", x, y, lo, hi > dat; note(y); if (lo != "NaN") { note(lo); note(hi) } }
     function note(y) { if (y < ymin) ymin = y; if (y > ymax) ymax = y }
     function listq(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
     BEGIN { c = (metric == "time") ? 4 : (metric == "rss") ? 7 : 10
             while ((getline l < walloc) > 0) al[++na] = l
-            while ((getline l < wwork) > 0) { wk[++n] = l; wi[l] = n } }
+            while ((getline l < wwork) > 0) wk[++n] = l }
     { v[$1, $2] = $(c); lo[$1, $2] = $(c + 1); hi[$1, $2] = $(c + 2) }
     END {
         mode = (metric == "frag") ? "ratio" : refmode
@@ -136,7 +135,7 @@ bars() {
                 k = wk[i] SUBSEP al[a]; x = i - 0.4 + bw * (a - 0.5)
                 ref = (mode == "relative") ? v[wk[i], "glibc"] : unit
                 if (v[k] > 0) emit(x, v[k] / ref, (hi[k] > lo[k]) ? lo[k] / ref : "NaN", (hi[k] > lo[k]) ? hi[k] / ref : "NaN")
-                else failed = failed x "\t" (mode == "absolute" ? "BASE" : 1) "\n"
+                else failed = failed x "\t" (mode == "absolute" ? "AXIS" : 1) "\n"
             }
             printf "NaN\tNaN\tNaN\tNaN\n\n\n" > dat
         }
@@ -146,8 +145,8 @@ bars() {
         printf "NaN\tNaN\tNaN\tNaN\n\n\n" > dat
         if (ymin > ymax) { ymin = 0.5; ymax = 2 }
         ymin /= 1.3; ymax *= 1.3
-        base = (mode == "absolute") ? ymin * 1.08 : 1
-        gsub(/BASE/, base, failed); printf "%sNaN\tNaN\n", failed > dat
+        # a cell without a result: a cross on the 1 line, or just above the axis
+        gsub(/AXIS/, ymin * 1.08, failed); printf "%sNaN\tNaN\n", failed > dat
         printf "mode = \"%s\"\nno_glibc = %s\nymin = %g\nymax = %g\nbase = %g\nbw = %g\nngroups = %d\nhas_dry = %d\nhas_failed = %d\n",
             mode, listq(missing), ymin, ymax, (mode == "absolute") ? ymin : 1, bw, n, dry, failed != ""
         printf "set xtics ("; for (i = 1; i <= n; i++) printf "%s%s %d", (i > 1) ? ", " : "", listq(wk[i]), i; print ")"
@@ -251,7 +250,7 @@ latency_data() {
     : > "$tmp/latency.cells"
     while read -r a; do
         f=$dir/raw/$w.$a.jsonl
-        if [ -r "$f" ]; then latency_cell "$f" | sed "s/^/$a\t/" >> "$tmp/latency.cells" || return 2; fi
+        if [ -r "$f" ]; then latency_cell "$f" | awk -v a="$a" '{ print a "\t" $0 }' >> "$tmp/latency.cells" || return 2; fi
     done < "$tmp/allocs"
     [ -s "$tmp/latency.cells" ] || return 1
     awk -F'\t' -v kinds="$kinds" -v walloc="$tmp/allocs" -v dat="$p.dat" -v w="$w" '
@@ -286,7 +285,7 @@ done < "$tmp/workloads"
 # ---- tradeoff: time against peak memory, a point per allocator per workload ----
 awk -F'\t' -v mode="$reference_mode" -v walloc="$tmp/allocs" -v dat="$tmp/tradeoff.dat" '
     function note(x, y) { if (x < xmin) xmin = x; if (x > xmax) xmax = x; if (y < ymin) ymin = y; if (y > ymax) ymax = y }
-    BEGIN { while ((getline l < walloc) > 0) al[++na] = l; xmin = ymin = 1e300; xmax = ymax = -1e300 }
+    BEGIN { while ((getline l < walloc) > 0) al[++na] = l; xmin = ymin = 1e300; xmax = ymax = -1e300; printf "" > dat }
     { ns[$1, $2] = $4; rss[$1, $2] = $7; if (!($1 in seen)) { seen[$1] = 1; wk[++n] = $1 } }
     END {
         if (mode == "relative") note(1, 1)

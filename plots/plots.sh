@@ -61,19 +61,22 @@ while IFS=, read -r w a runs ns ns_min ns_max rss frag; do
         "$rss" "$r_min" "$r_max" "$frag" "$f_min" "$f_max"
 done < "$tmp/summary.rows" > "$tmp/cells.tsv"
 
-# Workloads in the summary's order; allocators with glibc (the reference) first, dry
-# (the harness alone, no allocator) apart.
+# The reference row, as run_all.sh chooses it (baseline_row): glibc, or in a --profile
+# run (rows ALLOC+NAME) the first glibc+NAME row.
+ref=$(cut -f2 "$tmp/cells.tsv" | awk '$0 == "glibc" { g = 1 } /^glibc\+/ && p == "" { p = $0 } END { print g ? "glibc" : (p != "" ? p : "glibc") }')
+# Workloads in the summary's order; allocators with the reference first, dry (the
+# harness alone, no allocator) apart.
 cut -f1 "$tmp/cells.tsv" | awk '!seen[$0]++' > "$tmp/workloads"
-cut -f2 "$tmp/cells.tsv" | awk '!seen[$0]++' | awk '$0 == "glibc" { g = 1; next } $0 != "dry" { o = o $0 "\n" } END { printf "%s%s", g ? "glibc\n" : "", o }' > "$tmp/allocs"
+cut -f2 "$tmp/cells.tsv" | awk '!seen[$0]++' | awk -v ref="$ref" '$0 == ref { g = 1; next } $0 != "dry" { o = o $0 "\n" } END { printf "%s%s", g ? ref "\n" : "", o }' > "$tmp/allocs"
 
-# Ratios to glibc only if every workload with a result has a glibc result (time and
-# peak RSS): one axis cannot mix ratios and absolute figures. reference_mode is
-# "relative" or "absolute", no_glibc the workloads without glibc ("" if glibc is not run).
-no_glibc=$(awk -F'\t' '$2 != "dry" && $4 > 0 && !($1 in has) { has[$1] = 1; order[++n] = $1 }
-    $2 == "glibc" && $4 > 0 && $7 > 0 { ok[$1] = 1 } $2 == "glibc" { run = 1 }
+# Ratios to the reference only if every workload with a result has a reference result
+# (time and peak RSS): one axis cannot mix ratios and absolute figures. reference_mode
+# is "relative" or "absolute", no_ref the workloads without it ("" if it is not run).
+no_ref=$(awk -F'\t' -v ref="$ref" '$2 != "dry" && $4 > 0 && !($1 in has) { has[$1] = 1; order[++n] = $1 }
+    $2 == ref && $4 > 0 && $7 > 0 { ok[$1] = 1 } $2 == ref { run = 1 }
     END { for (i = 1; i <= n; i++) if (run && !ok[order[i]]) l = l ", " order[i]; print substr(l, 3) }' "$tmp/cells.tsv")
 reference_mode=relative
-if [ -n "$no_glibc" ] || ! grep -qx glibc "$tmp/allocs"; then reference_mode=absolute; fi
+if [ -n "$no_ref" ] || ! grep -qxF -- "$ref" "$tmp/allocs"; then reference_mode=absolute; fi
 
 # One gnuplot string literal, single-quoted ('' is a quote inside).
 gp_str() { printf "'%s'" "${1//\'/\'\'}"; }
@@ -89,7 +92,7 @@ nalloc=$(wc -l < "$tmp/allocs")
 common_vars() {
     printf 'plotsdir = %s\npngterm = %s\nformats = "png svg"\nsubtitle = %s\n' \
         "$(gp_str "$here")" "$(gp_str "$pngterm")" "$(gp_str "$subtitle")"
-    printf 'allocs = %s\nnalloc = %d\n' "$(gp_str "$allocs_words")" "$nalloc"
+    printf 'allocs = %s\nnalloc = %d\nref = %s\n' "$(gp_str "$allocs_words")" "$nalloc" "$(gp_str "$ref")"
 }
 
 # Every input is read and checked before the first chart is drawn: a bad file stops the
@@ -117,7 +120,7 @@ draw() {
 # bars METRIC: METRIC.dat (a block per allocator: x y whisker_lo whisker_hi, then a
 # block of dry dashes and one of failed cells) and METRIC.vars.
 bars() {
-    awk -F'\t' -v metric="$1" -v refmode="$reference_mode" -v missing="$no_glibc" -v dat="$tmp/$1.dat" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
+    awk -F'\t' -v metric="$1" -v refmode="$reference_mode" -v ref="$ref" -v missing="$no_ref" -v dat="$tmp/$1.dat" -v walloc="$tmp/allocs" -v wwork="$tmp/workloads" '
     function emit(x, y, lo, hi) { printf "%s\t%s\t%s\t%s\n", x, y, lo, hi > dat; note(y); if (lo != "NaN") { note(lo); note(hi) } }
     function note(y) { if (y < ymin) ymin = y; if (y > ymax) ymax = y }
     function listq(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
@@ -133,21 +136,21 @@ bars() {
         for (a = 1; a <= na; a++) {
             for (i = 1; i <= n; i++) {
                 k = wk[i] SUBSEP al[a]; x = i - 0.4 + bw * (a - 0.5)
-                ref = (mode == "relative") ? v[wk[i], "glibc"] : unit
-                if (v[k] > 0) emit(x, v[k] / ref, (hi[k] > lo[k]) ? lo[k] / ref : "NaN", (hi[k] > lo[k]) ? hi[k] / ref : "NaN")
+                d = (mode == "relative") ? v[wk[i], ref] : unit
+                if (v[k] > 0) emit(x, v[k] / d, (hi[k] > lo[k]) ? lo[k] / d : "NaN", (hi[k] > lo[k]) ? hi[k] / d : "NaN")
                 else failed = failed x "\t" (mode == "absolute" ? "AXIS" : 1) "\n"
             }
             printf "NaN\tNaN\tNaN\tNaN\n\n\n" > dat
         }
         # dry: a dash across its workload group (time only: it allocates nothing)
-        for (i = 1; metric == "time" && i <= n; i++) if (v[wk[i], "dry"] > 0 && (mode == "absolute" || v[wk[i], "glibc"] > 0)) {
-            y = v[wk[i], "dry"] / (mode == "relative" ? v[wk[i], "glibc"] : 1); printf "%s\t%s\t%s\t%s\n", i - 0.45, y, 0.9, 0 > dat; note(y); dry = 1 }
+        for (i = 1; metric == "time" && i <= n; i++) if (v[wk[i], "dry"] > 0 && (mode == "absolute" || v[wk[i], ref] > 0)) {
+            y = v[wk[i], "dry"] / (mode == "relative" ? v[wk[i], ref] : 1); printf "%s\t%s\t%s\t%s\n", i - 0.45, y, 0.9, 0 > dat; note(y); dry = 1 }
         printf "NaN\tNaN\tNaN\tNaN\n\n\n" > dat
         if (ymin > ymax) { ymin = 0.5; ymax = 2 }
         ymin /= 1.3; ymax *= 1.3
         # a cell without a result: a cross on the 1 line, or just above the axis
         gsub(/AXIS/, ymin * 1.08, failed); printf "%sNaN\tNaN\n", failed > dat
-        printf "mode = \"%s\"\nno_glibc = %s\nymin = %g\nymax = %g\nbase = %g\nbw = %g\nngroups = %d\nhas_dry = %d\nhas_failed = %d\n",
+        printf "mode = \"%s\"\nno_ref = %s\nymin = %g\nymax = %g\nbase = %g\nbw = %g\nngroups = %d\nhas_dry = %d\nhas_failed = %d\n",
             mode, listq(missing), ymin, ymax, (mode == "absolute") ? ymin : 1, bw, n, dry, failed != ""
         printf "set xtics ("; for (i = 1; i <= n; i++) printf "%s%s %d", (i > 1) ? ", " : "", listq(wk[i]), i; print ")"
         # about 14 px per bar, so 18 workloads x 7 allocators stay readable
@@ -283,29 +286,52 @@ while read -r w; do
 done < "$tmp/workloads"
 
 # ---- tradeoff: time against peak memory, a point per allocator per workload ----
-awk -F'\t' -v mode="$reference_mode" -v walloc="$tmp/allocs" -v dat="$tmp/tradeoff.dat" '
+# tradeoff.dat: per allocator a block "x y workload" (the reference's empty when relative: all
+# its points are (1, 1)); tradeoff-workloads.dat, for the panel-per-workload version:
+# per workload, per allocator a block "x y allocator". Same axes in both.
+awk -F'\t' -v mode="$reference_mode" -v ref="$ref" -v walloc="$tmp/allocs" -v dat="$tmp/tradeoff.dat" -v dat2="$tmp/tradeoff-workloads.dat" \
+    -v vars2="$tmp/tradeoff-workloads.vars" '
     function note(x, y) { if (x < xmin) xmin = x; if (x > xmax) xmax = x; if (y < ymin) ymin = y; if (y > ymax) ymax = y }
-    BEGIN { while ((getline l < walloc) > 0) al[++na] = l; xmin = ymin = 1e300; xmax = ymax = -1e300; printf "" > dat }
+    function q(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
+    BEGIN { while ((getline l < walloc) > 0) al[++na] = l; xmin = ymin = 1e300; xmax = ymax = -1e300; printf "" > dat; printf "" > dat2 }
     { ns[$1, $2] = $4; rss[$1, $2] = $7; if (!($1 in seen)) { seen[$1] = 1; wk[++n] = $1 } }
     END {
         if (mode == "relative") note(1, 1)
+        for (a = 1; a <= na; a++) for (i = 1; i <= n; i++) {
+            k = wk[i] SUBSEP al[a]; g = wk[i] SUBSEP ref
+            if (!(ns[k] > 0 && rss[k] > 0)) continue
+            x[k] = (mode == "relative") ? rss[k] / rss[g] : rss[k] / 1048576; y[k] = (mode == "relative") ? ns[k] / ns[g] : ns[k]
+            note(x[k], y[k])
+        }
         for (a = 1; a <= na; a++) {
-            # every glibc point is (1, 1) when relative: drawn once, by the script
-            for (i = 1; i <= n && !(mode == "relative" && al[a] == "glibc"); i++) {
-                k = wk[i] SUBSEP al[a]; g = wk[i] SUBSEP "glibc"
-                if (!(ns[k] > 0 && rss[k] > 0)) continue
-                x = (mode == "relative") ? rss[k] / rss[g] : rss[k] / 1048576; y = (mode == "relative") ? ns[k] / ns[g] : ns[k]
+            # every reference point is (1, 1) when relative: drawn once, by the script
+            for (i = 1; i <= n && !(mode == "relative" && al[a] == ref); i++) {
+                k = wk[i] SUBSEP al[a]
+                if (!(k in x)) continue
                 label = wk[i]; sub(/\.(wl|trace|trace\.zst)$/, "", label)
-                printf "%g\t%g\t%s\n", x, y, label > dat; note(x, y); points++
+                printf "%g\t%g\t%s\n", x[k], y[k], label > dat; points++
             }
             printf "NaN\tNaN\t-\n\n\n" > dat
         }
+        for (i = 1; i <= n; i++) for (a = 1; a <= na; a++) {
+            k = wk[i] SUBSEP al[a]
+            if ((k in x) && !(mode == "relative" && al[a] == ref)) printf "%g\t%g\t%s\n", x[k], y[k], al[a] > dat2
+            printf "NaN\tNaN\t-\n\n\n" > dat2
+        }
         if (xmin > xmax) { xmin = ymin = 0.5; xmax = ymax = 2 }
-        printf "mode = \"%s\"\nxmin = %g\nxmax = %g\nymin = %g\nymax = %g\n", mode, xmin / 1.25, xmax * 1.25, ymin / 1.25, ymax * 1.25
+        ranges = sprintf("mode = \"%s\"\nxmin = %g\nxmax = %g\nymin = %g\nymax = %g\n", mode, xmin / 1.25, xmax * 1.25, ymin / 1.25, ymax * 1.25)
         # room for the labels of 18 workloads x 6 allocators; less for a small run
-        print (points > 40) ? "width = 1400\nheight = 1000" : "width = 1000\nheight = 750"
+        printf "%s%s\n", ranges, (points > 40) ? "width = 1400\nheight = 1000" : "width = 1000\nheight = 750"
+        # panels of about 330 x 300 px, up to 6 in a row
+        cols = (n < 6) ? n : 6; rows = int((n + cols - 1) / (cols ? cols : 1))
+        printf "%sncols = %d\nnrows = %d\nnwork = %d\nwidth = %d\nheight = %d\n", ranges, cols, rows, n,
+            (cols * 330 + 80 < 900) ? 900 : cols * 330 + 80, rows * 300 + 190 > vars2
+        for (i = 1; i <= n; i++) list = list ((i > 1) ? " " : "") wk[i]
+        printf "workloads = %s\n", q(list) > vars2
     }' "$tmp/cells.tsv" > "$tmp/tradeoff.vars"
-printf 'datafile = %s\nno_glibc = %s\n' "$(gp_str "$tmp/tradeoff.dat")" "$(gp_str "$no_glibc")" >> "$tmp/tradeoff.vars"
+printf 'datafile = %s\nno_ref = %s\n' "$(gp_str "$tmp/tradeoff.dat")" "$(gp_str "$no_ref")" >> "$tmp/tradeoff.vars"
+printf 'datafile = %s\nno_ref = %s\n' "$(gp_str "$tmp/tradeoff-workloads.dat")" "$(gp_str "$no_ref")" >> "$tmp/tradeoff-workloads.vars"
 job tradeoff tradeoff
+job tradeoff-workloads tradeoff
 
 while IFS=$'\t' read -r name script; do draw "$name" "$script"; done < "$tmp/jobs"

@@ -53,7 +53,7 @@ base=$work/base
 ls "$base"/timelines/churn.wl.glibc.r1.csv > /dev/null || fail "run_all.sh wrote no timelines/"
 cp -r "$base" "$work/pristine"
 plots "$base"
-all="time rss frag tradeoff timeline-churn.wl timeline-handwritten.trace"
+all="time rss frag tradeoff tradeoff-workloads timeline-churn.wl timeline-handwritten.trace"
 # shellcheck disable=SC2086
 check_charts "$base" $all
 if ls "$base"/plots/latency-* > /dev/null 2>&1; then fail "latency charts drawn without latency data"; fi
@@ -62,7 +62,7 @@ grep -q 'slab(r1)' "$base/plots/timeline-churn.wl.svg" || fail "timeline-churn.w
 # the same folder again: the charts are replaced, nothing else appears
 plots "$base"
 n=$(files_in "$base/plots" | wc -l)
-[ "$n" -eq 12 ] || fail "a second run left $n files in plots/, not 12"
+[ "$n" -eq 14 ] || fail "a second run left $n files in plots/, not 14"
 
 # 2. A FAILED cell (as run_all.sh writes it: runs 0, no figures, no raw file).
 d=$work/failed
@@ -82,7 +82,7 @@ grep -v '^churn\.wl,glibc,' "$work/pristine/summary.csv" > "$d/summary.csv"
 plots "$d"
 # shellcheck disable=SC2086
 check_charts "$d" $all
-for n in time rss tradeoff; do
+for n in time rss tradeoff tradeoff-workloads; do
     grep -q 'no glibc result for churn.wl' "$d/plots/$n.svg" || fail "$n.svg does not say churn.wl has no glibc result"
 done
 grep -q 'MiB' "$d/plots/rss.svg" || fail "rss.svg without glibc is not in MiB"
@@ -97,16 +97,31 @@ for f in "$d"/raw/* "$d"/timelines/*; do
     [ "$n" = "$(basename "$f")" ] || mv "$f" "$(dirname "$f")/$n"
 done
 plots "$d"
-check_charts "$d" time rss frag tradeoff timeline-churn.wl "timeline-$w2"
+check_charts "$d" time rss frag tradeoff tradeoff-workloads timeline-churn.wl "timeline-$w2"
 grep -qF "$a2" "$d/plots/time.svg" || fail "time.svg does not name $a2"
 grep -qF "$a2(r1)" "$d/plots/timeline-$w2.svg" || fail "timeline-$w2.svg has no $a2 line"
+
+# A --profile run's rows are ALLOC+PROFILE: ratios are to glibc+PROFILE, as in the summary.
+d=$work/profile
+cp -r "$work/pristine" "$d"
+sed 's/,glibc,/,glibc+retain,/; s/,slab,/,slab+retain,/' "$work/pristine/summary.csv" > "$d/summary.csv"
+for f in "$d"/raw/* "$d"/timelines/*; do
+    n=$(basename "$f" | sed 's/\.glibc\./.glibc+retain./; s/\.slab\./.slab+retain./')
+    mv "$f" "$(dirname "$f")/$n"
+done
+plots "$d"
+# shellcheck disable=SC2086
+check_charts "$d" $all
+for n in time rss tradeoff; do
+    grep -qF 'relative to glibc+retain' "$d/plots/$n.svg" || fail "$n.svg is not relative to glibc+retain"
+done
 
 # 5. A --latency run: latency charts per workload, one panel per op kind.
 lat=$work/latency
 ./run_all.sh --quick --latency --seed 1 -a glibc,slab -w handwritten --bin "$B/bin" -o "$lat" --no-plots > "$work/run.out" 2>&1 ||
     { tail -20 "$work/run.out" >&2; fail "run_all.sh --quick --latency"; }
 plots "$lat"
-check_charts "$lat" time rss frag tradeoff timeline-handwritten.trace latency-handwritten.trace
+check_charts "$lat" time rss frag tradeoff tradeoff-workloads timeline-handwritten.trace latency-handwritten.trace
 for s in 'malloc (10 calls)' 'free (12 calls)' 'p99.9'; do
     grep -qF "$s" "$lat/plots/latency-handwritten.trace.svg" || fail "latency-handwritten.trace.svg has no \"$s\""
 done

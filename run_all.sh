@@ -482,7 +482,7 @@ finish() {
     cat "$out/summary.txt"
     atomic "$out/summary.csv" summary_csv "$out"
     atomic "$out/machine.json" machine_json "$out"
-    update_latest
+    [ "$mode" = summarize ] || update_latest
     echo "results: $out" >&2
     charts || status=1
     failed=$(count_failed)
@@ -509,6 +509,7 @@ case $mode in
         setup_folder
         if [ "$mode" = jobs ]; then
             write_jobs "$(abs "$mode_arg")" "$repo" "$(realpath "$out")"
+            update_latest
             exit 0
         fi
         run_matrix

@@ -18,7 +18,14 @@ median_of() { spread_stats | cut -d, -f1; }
 stats() { spread_stats | awk -F, '{ if ($1 == "") print "nan nan nan nan"; else printf "%s %s %g %s\n", $1, $2, ($1 > 0) ? ($3 - $2) / $1 : 0, $4 }'; }
 # RSS after the last idle marker of each record (the "rss_bytes" of the last entry of "idle"), if any.
 idle_rss() { grep -o '"idle":\[[^]]*\]' "$1" 2>/dev/null | awk '{ n = split($0, e, "\"rss_bytes\":"); if (n > 1) { v = e[n]; sub(/[^0-9].*/, "", v); print v } }'; }
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
+# json_str S: S as a JSON string (backslashes and quotes escaped, line breaks dropped), in
+# bash alone: it runs several times per cell
+json_str() {
+    local v=${1//\\/\\\\}
+    v=${v//\"/\\\"}
+    v=${v//$'\n'/}
+    printf '"%s"' "${v//$'\t'/\\t}"
+}
 # atomic FILE CMD...: CMD's output becomes FILE only if CMD succeeds (temp file, then rename).
 atomic() {
     local f=$1
@@ -92,54 +99,104 @@ rows_of() { awk '{print $2}' "$1/order.txt" | sort -u; }
 workloads_of() { awk '{print $3}' "$1/order.txt" | sort -u; }
 # baseline_row DIR: the row ratios are relative to: glibc, or glibc+PROFILE in a profile run
 baseline_row() { rows_of "$1" | awk '$0 == "glibc" {g = 1} /^glibc\+/ && p == "" {p = $0} END {print g ? "glibc" : p}'; }
-# failed_runs DIR ROW TRACE: runs of that cell that finished without a record
-failed_runs() {
-    local ran ok
-    ran=$(awk -v a="$2" -v t="$3" '$2 == a && $3 == t' "$1/order.txt" | wc -l)
-    ok=$(field ns_per_op "$1/raw/${3##*/}.$2.jsonl" 2>/dev/null | wc -l)
-    echo $((ran > ok ? ran - ok : 0))
+# cell_table DIR: every cell of order.txt with its statistics, in one awk pass over
+# order.txt, runs.jsonl and raw/ (a shell loop calling awk per figure took half a minute
+# for a full matrix): "NAME<TAB>ROW<TAB>CSV<TAB>NOTE<TAB>X_NS<TAB>X_RSS", CSV being
+# summary.csv's columns from runs on (the same numbers as field | spread_stats /
+# median_of), NOTE "exit status N, SIGNAME" of the cell's first recorded failure, X_*
+# the unrounded ratios to the baseline row (0 without one), for the table.
+cell_table() {
+    local dir=$1 jsonl=()
+    [ ! -f "$dir/runs.jsonl" ] || jsonl=("$dir/runs.jsonl")  # none in a folder from before it
+    awk -v dir="$dir" -v base="$(baseline_row "$dir")" '
+    # the first (top-level) occurrence of a numeric field, as field() reads it
+    function num(line, key,   k, i, v) {
+        k = "\"" key "\":"; i = index(line, k)
+        if (!i) return "none"
+        v = substr(line, i + length(k)); sub(/[^-0-9.e+].*/, "", v)
+        return v
+    }
+    function add(c, key, v) { if (v ~ /^-?[0-9]/) { n = ++cnt[c, key]; val[c, key, n] = v + 0 } }
+    # "median,min,max,cv" of a cell figure (",,," if none), as spread_stats prints it
+    function stats(c, key,   n, i, j, x, a, s, q, m, mean, var) {
+        n = cnt[c, key] + 0
+        if (n == 0) return ",,,"
+        for (i = 1; i <= n; i++) { x = val[c, key, i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x; s += x; q += x * x }
+        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        mean = s / n; var = q / n - mean * mean
+        return sprintf("%.10g,%.10g,%.10g,%.4f", m, a[1], a[n], (mean > 0 && var > 0) ? sqrt(var) / mean : 0)
+    }
+    function median(c, key,   r) { r = stats(c, key); sub(/,.*/, "", r); return r }
+    function ratio(a, b) { return (a != "" && b + 0 > 0) ? sprintf("%.4f", a / b) : "" }
+    FILENAME ~ /order\.txt$/ {
+        n = split($3, p, "/"); c = p[n] SUBSEP $2
+        if (!(c in ran)) { cells[++ncells] = c; wname[c] = p[n]; wrow[c] = $2 }
+        ran[c]++; next
+    }
+    # runs.jsonl: the first failure of each cell
+    /"failed":true/ {
+        w = $0; sub(/.*"workload":"/, "", w); sub(/".*/, "", w)
+        r = $0; sub(/.*"row":"/, "", r); sub(/".*/, "", r)
+        if (!((w SUBSEP r) in note)) {
+            es = $0; sub(/.*"exit_status":/, "", es); sub(/[^0-9].*/, "", es)
+            sg = $0; sg = (sub(/.*"signal":"/, "", sg)) ? sg : ""; sub(/".*/, "", sg)
+            note[w, r] = "exit status " es (sg != "" ? ", " sg : "")
+        }
+    }
+    END {
+        for (i = 1; i <= ncells; i++) {
+            c = cells[i]; f = dir "/raw/" wname[c] "." wrow[c] ".jsonl"
+            while ((getline line < f) > 0) {
+                if (index(line, "\"ns_per_op\":")) runs[c]++
+                add(c, "ns", num(line, "ns_per_op"))
+                v = num(line, "wall_ns"); if (v ~ /^-?[0-9]/) v = sprintf("%.9f", v / 1e9); add(c, "wall", v)
+                add(c, "rss", num(line, "peak_rss_bytes"))
+                add(c, "fp", num(line, "frag_peak"))
+                add(c, "fe", num(line, "frag_end"))
+                add(c, "mf", num(line, "minor_faults"))
+                # RSS after the last idle marker: the last "rss_bytes" of each "idle":[...]
+                s = line
+                while (match(s, /"idle":\[[^]]*\]/)) {
+                    k = split(substr(s, RSTART, RLENGTH), e, "\"rss_bytes\":")
+                    if (k > 1) { v = e[k]; sub(/[^0-9].*/, "", v); add(c, "idle", v) }
+                    s = substr(s, RSTART + RLENGTH)
+                }
+            }
+            close(f)
+            med[c] = median(c, "ns")
+            w = wname[c]
+            if (wrow[c] != "dry" && med[c] != "" && (!(w in best) || med[c] + 0 < bestm[w] + 0 || (med[c] + 0 == bestm[w] + 0 && wrow[c] < best[w]))) {
+                best[w] = wrow[c]; bestm[w] = med[c]
+            }
+        }
+        for (i = 1; i <= ncells; i++) {
+            c = cells[i]; w = wname[c]; b = w SUBSEP base
+            printf "%s\t%s\t%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d\t%s\t%.10g\t%.10g\n", w, wrow[c], runs[c], stats(c, "ns"), stats(c, "wall"),
+                median(c, "rss"), median(c, "fp"), median(c, "fe"), median(c, "mf"), median(c, "idle"),
+                ratio(med[c], (b in med) ? med[b] : ""), ratio(median(c, "rss"), (b in med) ? median(b, "rss") : ""),
+                (ran[c] > runs[c]) ? ran[c] - runs[c] : 0, (best[w] == wrow[c]) ? 1 : 0, note[w, wrow[c]],
+                (b in med && med[b] + 0 > 0) ? med[c] / med[b] : 0, (b in med && median(b, "rss") + 0 > 0) ? median(c, "rss") / median(b, "rss") : 0
+        }
+    }' "$dir/order.txt" "${jsonl[@]}"
 }
-# winner_row DIR TRACE: the row with the lowest median ns/op on TRACE (dry excluded)
-winner_row() {
-    local dir=$1 name=${2##*/} a m
-    for a in $(rows_of "$dir"); do
-        [ "$a" = dry ] && continue
-        m=$(field ns_per_op "$dir/raw/$name.$a.jsonl" 2>/dev/null | median_of)
-        [ -n "$m" ] && echo "$m $a"
-    done | sort -g | awk 'NR == 1 {print $2}'
-}
-# failure_note DIR ROW NAME: "exit status N, SIGNAME" of the cell's first recorded failure
-failure_note() {
-    local line es sg
-    line=$(grep -F "\"row\":$(json_str "$2"),\"workload\":$(json_str "$3"),\"failed\":true" "$1/runs.jsonl" 2>/dev/null | head -n 1)
-    [ -n "$line" ] || return 0
-    es=$(printf '%s\n' "$line" | sed -n 's/.*"exit_status":\([0-9]*\).*/\1/p')
-    sg=$(printf '%s\n' "$line" | sed -n 's/.*"signal":"\([^"]*\)".*/\1/p')
-    echo "exit status $es${sg:+, $sg}"
+# summary_rows DIR: cell_table in the summary's order (workloads, then rows, sorted)
+summary_rows() {
+    local dir=$1 t a rest cells
+    local -A table=()
+    cells=$(cell_table "$dir") || return 1
+    while IFS=$'\t' read -r t a rest; do table[$t|$a]=$rest; done <<< "$cells"
+    for t in $(workloads_of "$dir"); do
+        for a in $(rows_of "$dir"); do
+            [ -z "${table[${t##*/}|$a]:-}" ] || printf '%s\t%s\t%s\n' "${t##*/}" "$a" "${table[${t##*/}|$a]}"
+        done
+    done
 }
 # summary.csv: one row per workload x allocator, from the raw records alone.
 summary_csv() {
-    local dir=$1 t a name f g_ns g_rss ns wall rss base win
-    base=$(baseline_row "$dir")
     echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,idle_rss_bytes_median,time_vs_glibc,peak_rss_vs_glibc,failed_runs,winner"
-    for t in $(workloads_of "$dir"); do
-        name=$(basename "$t")
-        g_ns=$(field ns_per_op "$dir/raw/$name.$base.jsonl" 2>/dev/null | median_of)
-        g_rss=$(field peak_rss_bytes "$dir/raw/$name.$base.jsonl" 2>/dev/null | median_of)
-        win=$(winner_row "$dir" "$t")
-        for a in $(rows_of "$dir"); do
-            awk -v a="$a" -v t="$t" '$2 == a && $3 == t {f = 1} END {exit !f}' "$dir/order.txt" || continue
-            f=$dir/raw/$name.$a.jsonl
-            ns=$(field ns_per_op "$f" 2>/dev/null | spread_stats)
-            wall=$(field wall_ns "$f" 2>/dev/null | awk '{printf "%.9f\n", $1/1e9}' | spread_stats)
-            rss=$(field peak_rss_bytes "$f" 2>/dev/null | median_of)
-            printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$name" "$a" "$(field ns_per_op "$f" 2>/dev/null | wc -l)" "$ns" "$wall" \
-                "$rss" "$(field frag_peak "$f" 2>/dev/null | median_of)" "$(field frag_end "$f" 2>/dev/null | median_of)" \
-                "$(field minor_faults "$f" 2>/dev/null | median_of)" "$(idle_rss "$f" | median_of)" \
-                "$(awk -v a="${ns%%,*}" -v b="$g_ns" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}'),$(awk -v a="$rss" -v b="$g_rss" 'BEGIN {if (a != "" && b > 0) printf "%.4f", a/b}')" \
-                "$(failed_runs "$dir" "$a" "$t")" "$([ "$a" = "$win" ] && echo 1 || echo 0)"
-        done
-    done
+    local rows
+    rows=$(summary_rows "$1") || return 1
+    [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{print $1 "," $2 "," $3}'
 }
 # machine.json: what ran, where, with which versions.
 # shellcheck disable=SC2154 # seed, rounds, scale, allocators: the run's globals (see the top)
@@ -165,38 +222,27 @@ machine_json() {
 }
 # summary.txt: the table printed at the end of a run.
 summarize() {
-    local dir=$1 t a name f ns ns_min ns_spread ns_cv rss g_ns g_rss base win failed ran note
-    local rounds_done
+    local dir=$1 base rounds_done
     base=$(baseline_row "$dir")
     rounds_done=$(awk '$1 > m {m = $1} END {print m + 0}' "$dir/order.txt")
+    local rows
+    rows=$(summary_rows "$dir") || return 1
     printf '%-32s %-18s %9s %9s %7s %6s %8s %11s %8s  %s\n' trace allocator ns/op min spread cv x_glibc peak_MiB x_glibc flags
-    for t in $(workloads_of "$dir"); do
-        name=$(basename "$t")
-        read -r g_ns _ _ _ < <(field ns_per_op "$dir/raw/$name.$base.jsonl" 2>/dev/null | stats)
-        read -r g_rss _ _ _ < <(field peak_rss_bytes "$dir/raw/$name.$base.jsonl" 2>/dev/null | stats)
-        win=$(winner_row "$dir" "$t")
-        for a in $(rows_of "$dir"); do
-            ran=$(awk -v a="$a" -v t="$t" '$2 == a && $3 == t' "$dir/order.txt" | wc -l)
-            [ "$ran" -gt 0 ] || continue
-            f=$dir/raw/$name.$a.jsonl
-            failed=$(failed_runs "$dir" "$a" "$t")
-            if [ "$failed" -ge "$ran" ]; then
-                note=$(failure_note "$dir" "$a" "$name")
-                printf '%-32s %-18s %s\n' "$name" "$a" "FAILED $failed/$ran (${note:+$note; }see errors.log)"
-                continue
-            fi
-            read -r ns ns_min ns_spread ns_cv < <(field ns_per_op "$f" | stats)
-            read -r rss _ _ _ < <(field peak_rss_bytes "$f" | stats)
-            awk -v t="$name" -v a="$a" -v ns="$ns" -v mn="$ns_min" -v sp="$ns_spread" -v cv="$ns_cv" -v gns="$g_ns" \
-                -v rss="$rss" -v grss="$g_rss" -v win="$win" -v failed="$failed" -v ran="$ran" 'BEGIN {
-                flags = (a == win) ? "*" : ""
-                if (cv > 0.05) flags = flags (flags == "" ? "" : " ") "NOISY"
-                if (sp > 0.25) flags = flags (flags == "" ? "" : " ") "WIDE"
-                if (failed > 0) flags = flags (flags == "" ? "" : " ") "FAILED " failed "/" ran
-                printf "%-32s %-18s %9.2f %9.2f %6.0f%% %5.1f%% %7.2fx %11.2f %7.2fx  %s\n", t, a, ns, mn, sp*100, cv*100,
-                    (gns>0)?ns/gns:0, rss/1048576, (grss>0)?rss/grss:0, flags}'
-        done
-    done
+    [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{
+        split($3, c, ","); runs = c[1]; ns = c[2]; mn = c[3]; mx = c[4]; cv = c[5]; rss = c[10]
+        failed = c[17]; ran = runs + failed
+        if (runs == 0 || ns == "") {
+            printf "%-32s %-18s FAILED %d/%d (%ssee errors.log)\n", $1, $2, failed, ran, ($4 != "") ? $4 "; " : ""
+            next
+        }
+        sp = (ns > 0) ? (mx - mn) / ns : 0
+        flags = (c[18] == 1) ? "*" : ""
+        if (cv > 0.05) flags = flags (flags == "" ? "" : " ") "NOISY"
+        if (sp > 0.25) flags = flags (flags == "" ? "" : " ") "WIDE"
+        if (failed > 0) flags = flags (flags == "" ? "" : " ") "FAILED " failed "/" ran
+        printf "%-32s %-18s %9.2f %9.2f %6.0f%% %5.1f%% %7.2fx %11.2f %7.2fx  %s\n", $1, $2, ns, mn, sp * 100, cv * 100,
+            $5, rss / 1048576, $6, flags
+    }'
     echo
     echo "median of $rounds_done interleaved rounds ($(grep -m1 '^seed' "$dir/machine.txt")); x_glibc = relative to ${base:-glibc (not in this run)}."
     echo "spread = (max-min)/median of ns/op; cv = standard deviation/mean of ns/op."

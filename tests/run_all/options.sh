@@ -75,6 +75,24 @@ refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
 ./run_all.sh "${quick[@]}" -a glibc -o "$mine" > /dev/null 2>&1 || fail "-o $mine failed"
 [ "$(readlink results/latest)" = "${mine#results/}" ] || fail "-o under results/: results/latest is not $mine"
 
+# Charts that fail (a make whose `plots` target fails): the summary files are written
+# all the same, the failure is on stderr and in errors.log, the exit status is 1.
+if [ -f plots/plots.sh ] && [ -f plots/report.py ]; then
+    mkdir "$tmp/fakemake"
+    printf '%s\n' '#!/bin/sh' 'case " $* " in *" plots "*) echo "fake make: no charts today" >&2; exit 2 ;; esac' \
+        'exec /usr/bin/make "$@"' > "$tmp/fakemake/make"
+    chmod +x "$tmp/fakemake/make"
+    rc=0
+    PATH=$tmp/fakemake:$PATH ./run_all.sh --quick --seed 2 -w handwritten -a glibc -o "$tmp/charts" > /dev/null 2> "$tmp/err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "failed charts: exit status $rc, expected 1"
+    { grep -q "the charts failed" "$tmp/err" && grep -q "the charts failed" "$tmp/charts/errors.log"; } || fail "failed charts: not reported"
+    { [ "$(wc -l < "$tmp/charts/summary.csv")" -eq 2 ] && [ -s "$tmp/charts/summary.txt" ] && jq -e . "$tmp/charts/machine.json" > /dev/null; } ||
+        fail "failed charts: the summary files are not all written"
+    ./run_all.sh --summarize "$tmp/charts" --no-plots > /dev/null 2>&1 || fail "--summarize --no-plots after failed charts"
+else
+    echo "options.sh: note: no plots/plots.sh or plots/report.py, the charts' failure not tested" >&2
+fi
+
 # --profile with a profiles file of the test's own (ALLOCMARK_PROFILES), drivers that log
 # their environment and arguments.
 cat > "$tmp/profiles.sh" <<'EOF2'

@@ -19,7 +19,7 @@ do for [fmt in formats] {
     eval term_cmd(fmt)
     set output outbase . "." . fmt
     plot for [i=1:nalloc] datafile index (i - 1) using 1:2:($1 - bw / 2):($1 + bw / 2):(base):2 \
-             with boxxyerror lc rgb color(i) title word(allocs, i), \
+             with boxxyerror lc rgb color(i) title word(allocs, i) . ((i == 1 && mode eq "relative") ? " (the reference: 1)" : ""), \
          for [i=1:nalloc] datafile index (i - 1) using 1:3:(0):($4 - $3) \
              with vectors heads size screen 0.003,90 lc rgb "black" notitle, \
          datafile index nalloc using 1:2:3:4 with vectors nohead lw 3 lc rgb "black" \

@@ -335,3 +335,10 @@ job tradeoff tradeoff
 job tradeoff-workloads tradeoff
 
 while IFS=$'\t' read -r name script; do draw "$name" "$script"; done < "$tmp/jobs"
+# Per-workload charts from an earlier drawing of this folder that this one did not make
+# (a workload gone from summary.csv, no latency figures any more) would mislead: removed.
+for f in "$out"/timeline-*.png "$out"/timeline-*.svg "$out"/latency-*.png "$out"/latency-*.svg; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f")
+    cut -f1 "$tmp/jobs" | grep -qxF -- "${name%.*}" || rm -f "$f"
+done

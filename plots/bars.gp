@@ -2,7 +2,7 @@
 # whiskers over the rounds: the body of time.gp, rss.gp and frag.gp, which set
 # chart_title, notes and ylab first. plots.sh's bars() writes the data: in `datafile`
 # a block per allocator (x, y, whisker low, whisker high; NaN = no whisker), then a
-# block of dry dashes (x, y, length) and one of cells without a result (x, y); and the
+# block of dry dashes (x, y, length, 0) and one of cells without a result (x, y); and the
 # variables mode, ymin, ymax, base (where bars start: 1 for ratios, else the axis
 # bottom), bw (bar width), ngroups, has_dry, has_failed and the xtics.
 set logscale y

@@ -1,9 +1,10 @@
-# common.gp - what every chart shares: terminals, colours, fonts, the output loop.
+# common.gp - what every chart shares: terminals, colours, fonts, log-axis labels.
 # plots.sh sets before it: plotsdir, pngterm (pngcairo, or png without cairo), formats
 # ("png svg"), outbase (the temp name, without .png/.svg), width, height, subtitle
-# (the run: id, rounds, scale, machine), allocs (allocator names, the reference first), nalloc, ref (the
-# reference row: glibc, or glibc+PROFILE in a --profile run).
-# Each chart then loops: do for [fmt in formats] { eval term_cmd(fmt); set output outbase.".".fmt; plot ... }
+# (the run: id, rounds, scale, machine), allocs (allocator names, the reference first),
+# nalloc, ref (the reference row: glibc, or glibc+PROFILE in a --profile run).
+# Each chart then loops:
+#   do for [fmt in formats] { eval term_cmd(fmt); set output outbase . "." . fmt; plot ... }
 
 # One colour per allocator, in the order of `allocs` (the same in every chart of a run).
 palette = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #17becf #bcbd22 #7f7f7f"

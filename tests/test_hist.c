@@ -1,4 +1,5 @@
-/* test_hist.c - histogram bucketing, percentile accuracy and merge; TSC calibration.
+/* test_hist.c - histogram bucketing, percentile accuracy and merge; the histogram CSV
+ * (--histogram); TSC calibration.
  * Link: harness/hist.c harness/tsc.c harness/os.c -lcmocka -lm */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "../harness/hist.h"
 #include "../harness/os.h"
+#include "../harness/report.h"
 #include "../harness/tsc.h"
 
 #define NVALUES 1000000
@@ -286,6 +288,46 @@ static void test_merge(void **state)
     free(vals);
 }
 
+/* ---- the histogram CSV (driver --histogram) --------------------------------- */
+
+/* Exact rows for known values: ticks -> ns at 2 ticks/ns; a bucket [low, high] in
+ * whole ticks is [low, high + 1) in the CSV; empty kinds and buckets give no rows;
+ * the top bucket's bound does not wrap. No histograms (no --latency): nothing. */
+static void test_histogram_csv(void **state)
+{
+    (void)state;
+    struct replay_result r;
+    memset(&r, 0, sizeof r);
+    struct membuf b;
+    membuf_init(&b);
+    report_histogram_csv(&b, &r);
+    assert_int_equal(b.len, 0);
+
+    r.lat = calloc(TR_KIND_COUNT, sizeof *r.lat);
+    assert_non_null(r.lat);
+    for (unsigned k = 0; k < TR_KIND_COUNT; k++)
+        hist_reset(&r.lat[k]);
+    r.tsc.ticks_per_ns = 2.0;
+    hist_record(&r.lat[TR_MALLOC], 10);
+    hist_record(&r.lat[TR_MALLOC], 10);
+    hist_record(&r.lat[TR_MALLOC], 0);
+    hist_record(&r.lat[TR_MALLOC], 300); /* bucket [300, 301] */
+    hist_record(&r.lat[TR_MALLOC], 301);
+    hist_record(&r.lat[TR_MALLOC], 302); /* the next one, [302, 303] */
+    hist_record(&r.lat[TR_FREE], UINT64_MAX); /* [255 << 56, 2^64 - 1] */
+    report_histogram_csv(&b, &r);
+    static const char want[] = "kind,lo_ns,hi_ns,count\n"
+                               "malloc,0.000,0.500,1\n"
+                               "malloc,5.000,5.500,2\n"
+                               "malloc,150.000,151.000,2\n"
+                               "malloc,151.000,152.000,1\n"
+                               "free,9187343239835811840.000,9223372036854775808.000,1\n";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    membuf_free(&b);
+    free(r.lat);
+}
+
 /* ---- TSC ---------------------------------------------------------------- */
 
 static void test_tsc_calibrate(void **state)
@@ -333,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_accuracy_constant),
         cmocka_unit_test(test_accuracy_around_256),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_histogram_csv),
         cmocka_unit_test(test_tsc_calibrate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

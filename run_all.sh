@@ -41,7 +41,8 @@
 #                  recorded in DIR with the same options, seed and order, skipping every
 #                  finished cell; no other options but --no-plots
 #   --summarize DIR  merge DIR's finished cells again (raw/, runs.jsonl, errors.log),
-#                  write summary.txt, summary.csv, machine.json and the charts, print the table
+#                  write summary.txt, summary.csv, machine.json and the charts, print the
+#                  table (a folder from before plan.txt: the table only)
 #   --no-plots     skip the charts and report.html (otherwise `make plots RESULTS=DIR`
 #                  runs at the end when plots/ has them)
 # Many machines (README.md, "Running the matrix on several machines"):

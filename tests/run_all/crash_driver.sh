@@ -49,6 +49,12 @@ run 3 --alloc-opt crash_after=12 "$trace" "$tmp/tiny.trace"
 [ "$(jq -r '.error // "none"' "$tmp/out" | tr '\n' ' ')" = "replay process killed by signal 11 (Segmentation fault) none " ] ||
     fail "two traces: want the first crashed and the second clean"
 
+# --histogram: written from a replay that finished, not from one that crashed.
+run 0 --latency --histogram "$tmp/ok.csv" "$trace"
+[ "$(head -n 1 "$tmp/ok.csv")" = "kind,lo_ns,hi_ns,count" ] || fail "histogram: no CSV from a clean run"
+run 3 --latency --histogram "$tmp/crashed.csv" --alloc-opt crash_after=3 "$trace"
+[ ! -e "$tmp/crashed.csv" ] || fail "histogram: a crashed replay wrote $tmp/crashed.csv"
+
 # A bad option is an init failure (exit 3 too), named on stderr.
 run 3 --alloc-opt crash_after=x "$trace"
 grep -q "crash: bad allocator option 'crash_after=x'" "$tmp/err" || fail "bad option: no message"

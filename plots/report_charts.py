@@ -13,7 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 import report_data as D  # noqa: E402
 import report_format as F  # noqa: E402
@@ -45,6 +45,20 @@ def _png(fig):
 
 def _real(res):
     return [a for a in res.allocators if a != D.DRY]
+
+
+def _log_if_wide(ax, values, label):
+    """A log y axis when values span more than 20x (peak RSS from KiB to GiB, latency
+    tails), else linear: a log axis over a narrow range has no readable labels."""
+    xs = [v for v in values if v is not None and v > 0]
+    if xs and max(xs) / min(xs) > 20:
+        ax.set_yscale("log")
+        decades = math.log10(max(xs) / min(xs))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 4 else (1.0,)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        label += " (log)"
+    ax.set_ylabel(label, fontsize=9)
 
 
 def _width(n_groups, n_bars):
@@ -114,7 +128,7 @@ def memory(res):
     w, offs = _group_offsets(len(allocs))
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True,
                                    figsize=(_width(len(res.workloads), len(allocs)), 6.5))
-    drew, frag = False, []
+    drew, frag, rss_mib = False, [], []
     for x, wl in enumerate(res.workloads):
         for i, a in enumerate(allocs):
             c = res.cell(wl, a)
@@ -124,6 +138,7 @@ def memory(res):
             lab = a if a not in ax1.get_legend_handles_labels()[1] else None
             if rss:
                 ax1.bar(x + offs[i], rss / MIB, w, color=col[a], label=lab)
+                rss_mib.append(rss / MIB)
                 drew = True
             if fp is not None:
                 ax2.bar(x + offs[i], fp, w, color=col[a])
@@ -135,20 +150,13 @@ def memory(res):
     if not drew:
         plt.close(fig)
         return None
-    ax1.set_yscale("log")
-    ax1.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax1.set_ylabel("peak RSS (MiB, log)")
+    _log_if_wide(ax1, rss_mib, "peak RSS (MiB)")
     ax1.set_title("Peak RSS (RssAnon minus baseline) and fragmentation, medians")
     ax1.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax1.grid(axis="y", alpha=0.3)
     ax2.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
-    ax2.set_ylabel("RSS / live")
-    if frag and max(frag) / max(min(frag), 1e-9) > 20:
-        # frag_end of a trace that ends with a few live bytes can be in the thousands:
-        # a log axis keeps frag_peak's bars (around 1-3) readable beside it.
-        ax2.set_yscale("log")
-        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax2.set_ylabel("RSS / live (log)")
+    # frag_end of a trace that ends with a few live bytes can be in the thousands.
+    _log_if_wide(ax2, frag, "RSS / live")
     if ax2.get_legend_handles_labels()[1]:
         ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax2.grid(axis="y", alpha=0.3)
@@ -156,7 +164,7 @@ def memory(res):
     rot = len(res.workloads) > 4
     ax2.set_xticklabels(res.workloads, rotation=30 if rot else 0, ha="right" if rot else "center")
     return Chart("Peak RSS and fragmentation",
-                 "Bars: peak RSS (log scale) and frag_peak; dots: frag_end (RSS / live at the end), where "
+                 "Bars: peak RSS and frag_peak (each on a log axis when its values span more than 20\u00d7); dots: frag_end (RSS / live at the end), where "
                  "the end has live bytes. 1.0 = no overhead over the bytes the program asked for.",
                  _png(fig))
 
@@ -313,14 +321,11 @@ def latency_chart(res, workload):
                     drawn += [p[1] for p in pts]
         # Tails span decades (log), but a kind with a handful of ops may not: linear then,
         # so the axis keeps readable labels.
-        if drawn and max(drawn) / min(drawn) > 20:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        _log_if_wide(ax, drawn, "ns")
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=8)
         counts = [per.get((kind, "count")) for per in lat.values() if per.get((kind, "count"))]
         ax.set_title(f"{kind} ({F.count(max(counts))} ops)" if counts else kind, fontsize=10)
-        ax.set_ylabel("ns" + (" (log)" if ax.get_yscale() == "log" else ""), fontsize=8)
         ax.grid(alpha=0.3)
     if axes[0][0].get_legend_handles_labels()[1]:
         axes[0][0].legend(fontsize=7)

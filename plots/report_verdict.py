@@ -191,6 +191,13 @@ def workload_verdict(res, workload):
     return out
 
 
+def clear_win(ranked):
+    """Whether the fastest's whole min-max range is below the runner-up's (both with
+    two rounds or more); a lone allocator has no runner-up to beat."""
+    return len(ranked) > 1 and _separation(ranked[0], ranked[1]) == "" and \
+        ranked[0].runs is not None and ranked[1].runs is not None
+
+
 def _geomean(xs):
     xs = [x for x in xs if x is not None and x > 0]
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
@@ -214,6 +221,8 @@ def across_workloads(res):
         table.append((a, {
             "time_wins": sum(1 for w in res.workloads
                              if (r := ranked_by_time(res, w)) and r[0].allocator == a),
+            "clear_wins": sum(1 for w in res.workloads
+                              if (r := ranked_by_time(res, w)) and r[0].allocator == a and clear_win(r)),
             "rss_wins": sum(1 for w in res.workloads
                             if (r := ranked_by_rss(res, w)) and r[0].allocator == a),
             "completed": sum(1 for c in cells if c.ok),
@@ -240,8 +249,12 @@ def overall(res):
     lean = [(a, s["rss_wins"]) for a, s in table if s["rss_wins"]]
     lean.sort(key=lambda x: -x[1])
     if winners:
+        clear = dict((a, s["clear_wins"]) for a, s in table)
+        single = res.rounds < 2
         out.append(f"Fastest (median ns/op) over the {n} workload{'s' if n != 1 else ''}: " +
-                   ", ".join(f"{F.name(a)} in {k}" for a, k in winners) +
+                   ", ".join(f"{F.name(a)} in {k}" + ("" if single else f" ({clear[a]} clear of the runner-up's "
+                                                      f"min{F.DASH}max range)") for a, k in winners) +
+                   (" (one round: no win can be told from noise)" if single else "") +
                    ". Leanest in peak RSS: " + (", ".join(f"{F.name(a)} in {k}" for a, k in lean) or F.DASH) + ".")
     top = winners[0][0] if winners else None
     ranked_workloads = sum(1 for w in res.workloads if ranked_by_time(res, w))

@@ -138,8 +138,9 @@ parse_opts() {
 check_matrix_opts() {
     case "$rounds" in ''|*[!0-9]*|0) die "--rounds needs a positive integer, got '$rounds'" ;; esac
     case "$seed" in ''|*[!0-9]*) die "--seed needs a non-negative integer, got '$seed'" ;; esac
-    case "$time_limit" in ''|*[!0-9]*|0) die "--time-limit needs a positive number of seconds, got '$time_limit'" ;; esac
+    case "$time_limit" in ''|*[!0-9]*|0) die "--time-limit needs a positive whole number of seconds, got '$time_limit'" ;; esac
     case "$scale" in ''|*[!0-9.]*|*.*.*|.) die "--scale needs a positive number, got '$scale'" ;; esac
+    awk -v s="$scale" 'BEGIN { exit !(s + 0 > 0) }' || die "--scale needs a positive number, got '$scale'"
     local a
     for a in "${only[@]}" "${extra[@]}" "${variants[@]}" "$only_allocs" "$only_workloads" "$profile" "$bin_opt"; do
         [[ $a != *$'\n'* ]] || die "an option value with a line break: '$a'"
@@ -241,6 +242,17 @@ resolve_rows() {
         rows=("${with_profile[@]}")
     fi
     allocators="${rows[*]}"
+}
+# recorded_rows: the rows of the loaded options in their order, without looking for
+# their drivers (--summarize may run where nothing is built)
+recorded_rows() {
+    local a v
+    local -a listed=()
+    IFS=, read -ra listed <<< "$only_allocs"
+    for v in "${variants[@]}"; do listed+=("${v%%=*}"); done
+    for a in "${listed[@]}"; do
+        if [ -n "$profile" ] && [ "$a" != dry ]; then printf '%s ' "$a+$profile"; else printf '%s ' "$a"; fi
+    done
 }
 # row_command ROW: how the row's driver is run, for machine.txt
 row_command() {
@@ -535,7 +547,7 @@ case $mode in
             exit 0
         fi
         load_args "$out"
-        allocators=$(awk '!seen[$3]++ {printf "%s%s", n++ ? " " : "", $3}' "$out/plan.txt")
+        allocators=$(recorded_rows)
         rebuild_results "$out"
         finish ;;
     cell)

@@ -37,7 +37,8 @@ refuse "--rounds needs a positive integer, got '0'" --rounds 0
 refuse "--rounds needs a positive integer, got 'x'" -r x
 refuse "--seed needs a non-negative integer" --seed -3
 refuse "--scale needs a positive number" --scale 1.2.3
-refuse "--time-limit needs a positive number" --time-limit 0
+refuse "--time-limit needs a positive whole number" --time-limit 0
+refuse "--scale needs a positive number, got '0'" --scale 0
 refuse "--variant wants NAME=ALLOCATOR:OPTS" --variant oops
 refuse "-o needs a value" -o
 refuse "-a: no allocator 'nosuch'" -a glibc,nosuch "${quick[@]}"

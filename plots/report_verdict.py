@@ -151,6 +151,26 @@ def _phase_sentence(res, workload):
             "(at init or in an earlier phase), not allocator speed.")
 
 
+def _idle_sentence(res, workload):
+    """What each allocator still held after the last idle period, beside its peak: the
+    memory it gave back to the OS while the program was quiet."""
+    cells = [c for c in res.row(workload, real_only=True)
+             if c.ok and c.get("idle_rss_bytes_median") is not None and _rss(c)]
+    if not cells:
+        return ""
+    cells.sort(key=lambda c: c.get("idle_rss_bytes_median"))
+    live = D.median(D.record_number(r["idle"][-1], "live_bytes") for c in cells for r in c.records
+                    if isinstance(r.get("idle"), list) and r["idle"] and isinstance(r["idle"][-1], dict))
+    s = ("RSS after the last idle period" + (f" (live bytes then: {F.size(live)})" if live is not None else "") +
+         ": " + ", ".join(f"{F.name(c.allocator)} {F.size(c.get('idle_rss_bytes_median'))} "
+                          f"({F.pct(c.get('idle_rss_bytes_median') / _rss(c))} of its peak)" for c in cells) + ".")
+    if all(c.get("idle_rss_bytes_median") > 0.9 * _rss(c) for c in cells):
+        s += " None gave more than 10% of its peak back to the OS while idle."
+    if D.first_value(cells, "release_at_idle") is True:
+        s += " (The drivers ran with --release-at-idle: each allocator was asked to release at every idle marker.)"
+    return s
+
+
 def workload_verdict(res, workload):
     """[HTML sentence] for one workload."""
     ranked = ranked_by_time(res, workload)
@@ -160,9 +180,9 @@ def workload_verdict(res, workload):
     else:
         out.append("No allocator completed this workload: there is no verdict.")
     out.append(_memory_sentence(ranked_by_rss(res, workload), ranked[0] if ranked else None))
-    ph = _phase_sentence(res, workload)
-    if ph:
-        out.append(ph)
+    for extra in (_phase_sentence(res, workload), _idle_sentence(res, workload)):
+        if extra:
+            out.append(extra)
     row = res.row(workload)
     noisy = [c for c in row if c.noisy]
     if noisy:

@@ -112,6 +112,10 @@ refuse "--profile: unknown profile 'nosuch' (known: testprof other" --profile no
 ALLOCMARK_BIN=$tmp/bin ./run_all.sh "${quick[@]}" -a dry,glibc,slab --profile testprof -o "$tmp/p" > /dev/null 2> "$tmp/err" ||
     fail "--profile testprof: $(cat "$tmp/err")"
 p=$tmp/p
+# Progress, stderr not a terminal: plain lines, one per run, an ETA but on the last.
+! grep -q $'\r' "$tmp/err" || fail "progress: carriage returns in a log that is not a terminal"
+grep -Eq '^\[1/3\] round 1 [a-z+]+ handwritten.trace [0-9]+\.[0-9] s ok  ETA [0-9]+s$' "$tmp/err" || fail "progress: no '[1/3] round 1 ROW WORKLOAD S s ok  ETA Ns' line"
+grep -Eq '^\[3/3\] round 1 [a-z+]+ handwritten.trace [0-9]+\.[0-9] s ok$' "$tmp/err" || fail "progress: no last line, or one with an ETA"
 [ "$(cut -d, -f2 "$p/summary.csv" | tail -n +2 | tr '\n' ' ')" = "dry glibc+testprof slab+testprof " ] || fail "--profile: rows are not dry, ALLOC+testprof"
 grep -q '^handwritten.trace,glibc+testprof,1,.*,1.0000,1.0000,0,[01]$' "$p/summary.csv" || fail "--profile: ratios not relative to glibc+testprof"
 [ -f "$p/raw/handwritten.trace.slab+testprof.jsonl" ] || fail "--profile: no raw/ file named after the row"
@@ -123,4 +127,11 @@ jq -e '.profile == "testprof" and (.allocators | has("glibc+testprof"))' "$p/mac
 grep -q '^profile: testprof$' "$p/machine.txt" || fail "--profile: machine.txt"
 grep -q '^row glibc+testprof: ALLOCMARK_TEST_PROFILE=on MALLOC_ARENA_MAX=1 allocmark-glibc$' "$p/machine.txt" || fail "--profile: machine.txt row line"
 grep -qx -- --profile "$p/args" || fail "--profile: not in args (a --resume would lose it)"
+# On a terminal (script(1) gives one): the run in progress, then its result over it.
+if command -v script > /dev/null; then
+    script -qec "./run_all.sh --quick --seed 2 --no-plots -w handwritten -a glibc -o $tmp/tty 2>&1 > /dev/null" /dev/null > "$tmp/tty.log" 2>&1 ||
+        fail "run_all.sh on a terminal failed: $(cat "$tmp/tty.log")"
+    grep -qF $'\r\033[K[1/1] round 1 glibc handwritten.trace ...\r\033[K[1/1] round 1 glibc handwritten.trace ' "$tmp/tty.log" ||
+        fail "progress on a terminal: the running line is not overwritten by the result: $(cat -A "$tmp/tty.log")"
+fi
 echo "options.sh: ok"

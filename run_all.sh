@@ -172,7 +172,12 @@ load_args() {
 declare -A row_base=() row_opt=() row_env=()
 rows=()
 valid_name() { [[ $1 =~ ^[A-Za-z0-9._-]+$ ]] || die "$2: '$1' is not a valid row name (letters, digits, . _ -)"; }
-drivers_there() { local f; for f in "$bin"/allocmark-*; do [ -x "$f" ] && [ "${f##*/}" != allocmark-trace ] && printf '%s ' "${f##*/allocmark-}"; done; }
+drivers_there() {
+    local f
+    for f in "$bin"/allocmark-*; do
+        if [ -x "$f" ] && [ "${f##*/}" != allocmark-trace ]; then printf '%s ' "${f##*/allocmark-}"; fi
+    done
+}
 add_row() {
     case " ${rows[*]} " in *" $1 "*) die "the row '$1' is asked for twice" ;; esac
     rows+=("$1")

@@ -18,15 +18,7 @@ fail() {
     exit 1
 }
 # compare ARGS...: the command under test, output in $tmp/out (and its status returned)
-compare() {
-    local rc=0
-    if grep -q 'compare_runs' run_all.sh; then
-        ./run_all.sh compare "$@" > "$tmp/out" 2>&1 || rc=$?
-    else
-        bash -c '. harness/run_all/results.sh && . harness/run_all/compare.sh && compare_runs "$@"' compare "$@" > "$tmp/out" 2>&1 || rc=$?
-    fi
-    return $rc
-}
+compare() { ./run_all.sh compare "$@" > "$tmp/out" 2>&1; }
 # row WORKLOAD ALLOCATOR: that cell's line of the table
 row() { awk -v w="$1" -v a="$2" '$1 == w && $2 == a' "$tmp/out"; }
 expect_row() { # WORKLOAD ALLOCATOR REGEX WHAT
@@ -52,18 +44,10 @@ first_rounds() {
     if [ -f "$2/machine.json" ]; then sed -i "s/\"rounds\":[0-9]*/\"rounds\":$3/" "$2/machine.json"; fi
 }
 
-# A real run, in a results folder of its own (run ids are date-seed: a seed no other
-# test uses, so a concurrent run cannot share the folder).
-seed=$((900000 + $$ % 100000))
-out_opt=()
-./run_all.sh --help > "$tmp/help"
-if grep -q -- '-o DIR' "$tmp/help"; then out_opt=(-o "$tmp/run"); fi
-if grep -q -- '--no-plots' "$tmp/help"; then out_opt+=(--no-plots); fi
-./run_all.sh -r 5 --scale 0.01 --seed "$seed" -a glibc,slab -w churn,handwritten "${out_opt[@]}" \
-    > "$tmp/run.out" 2> "$tmp/run.err" || { cat "$tmp/run.err" >&2; fail "run_all.sh failed"; }
+# A real run, in a folder of its own.
 run=$tmp/run
-[ -d "$run/raw" ] || run=$(sed -n 's/^results: //p' "$tmp/run.err" | tail -n 1)
-if [ -z "$run" ] || [ ! -d "$run/raw" ]; then fail "no results folder from run_all.sh"; fi
+./run_all.sh -r 5 --scale 0.01 --seed 1 -a glibc,slab -w churn,handwritten -o "$run" --no-plots \
+    > "$tmp/run.out" 2> "$tmp/run.err" || { cat "$tmp/run.err" >&2; fail "run_all.sh failed"; }
 cp -r "$run" "$tmp/old5"
 old=$tmp/old5
 

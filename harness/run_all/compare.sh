@@ -247,7 +247,8 @@ END {
     # What makes the two runs measure different things.
     n = split("cpu cores kernel libc compiler scale", keys, " ")
     for (i = 1; i <= n; i++) { k = keys[i]
-        if ((("old", k) in mach) && (("new", k) in mach) && mach["old", k] != mach["new", k])
+        if ((("old", k) in mach) && (("new", k) in mach) && mach["old", k] != mach["new", k] &&
+            !((k == "scale" || k == "cores") && mach["old", k] + 0 == mach["new", k] + 0)) # --scale 1 = 1.0
             warn(sprintf("the runs differ in %s: \"%s\" -> \"%s\"", k, mach["old", k], mach["new", k])) }
     if (!(("old", "source") in mach) || !(("new", "source") in mach))
         warn("no machine.json or machine.txt in " (("old", "source") in mach ? "new" : "old") ": machine and scale not checked")

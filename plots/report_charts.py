@@ -244,13 +244,7 @@ def timeline(res, workload):
 
 
 def phase_chart(res, workload):
-    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
-    per = {c.allocator: D.phases(c) for c in cells}
-    names = []
-    for ph in per.values():
-        for p in ph:
-            if p[0] not in names:
-                names.append(p[0])
+    cells, names, per = D.workload_phases(res, workload)
     if not names:
         return None
     col = colours(res.allocators)
@@ -263,13 +257,13 @@ def phase_chart(res, workload):
     rot = 45 if len(names) > 8 else 0
     fault_names = ["init"] + names
     for i, a in enumerate(allocs):
-        by = {p[0]: p for p in per[a]}
+        by = per[a]
         for x, pn in enumerate(names):
-            if pn in by and by[pn][1] is not None:
-                ax1.bar(x + offs[i], by[pn][1], w, color=col[a], label=a if x == 0 else None)
+            if pn in by and by[pn].ns_per_op is not None:
+                ax1.bar(x + offs[i], by[pn].ns_per_op, w, color=col[a], label=a if x == 0 else None)
         _, init_faults = D.init_cost(res.cell(workload, a))
         for x, pn in enumerate(fault_names):
-            v = init_faults if pn == "init" else (by[pn][2] if pn in by else None)
+            v = init_faults if pn == "init" else (by[pn].minor_faults if pn in by else None)
             if v is not None:
                 ax2.bar(x + offs[i], v, w, color=col[a])
     ax1.set_xticks(range(len(names)))

@@ -6,6 +6,7 @@ with one clear message instead of a traceback. Optional parts (machine.json, raw
 timelines/, errors.log) may be absent: the report says so instead of failing.
 """
 
+import collections
 import csv
 import json
 import math
@@ -300,8 +301,11 @@ def _phase_list(rec):
     return out
 
 
+Phase = collections.namedtuple("Phase", "label ns_per_op minor_faults ops")
+
+
 def phases(cell):
-    """[(phase label, median ns/op, median minor faults, median ops)] over the rounds,
+    """[Phase(label, median ns/op, median minor faults, median ops)] over the rounds,
     in trace order; [] when the records have no phases."""
     labels, rows = [], {}
     for rec in cell.records:
@@ -310,9 +314,23 @@ def phases(cell):
                 labels.append(label)
                 rows[label] = []
             rows[label].append(ph)
-    return [(label, median(record_number(p, "ns_per_op") for p in rows[label]),
-             median(record_number(p, "minor_faults") for p in rows[label]),
-             median(record_number(p, "ops") for p in rows[label])) for label in labels]
+    return [Phase(label, median(record_number(p, "ns_per_op") for p in rows[label]),
+                  median(record_number(p, "minor_faults") for p in rows[label]),
+                  median(record_number(p, "ops") for p in rows[label])) for label in labels]
+
+
+def workload_phases(res, workload):
+    """The phases of a workload's completed allocator rows that have raw records:
+    (cells, phase labels in trace order, {allocator: {label: Phase}})."""
+    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
+    per, labels = {}, []
+    for c in cells:
+        per[c.allocator] = {}
+        for p in phases(c):
+            per[c.allocator][p.label] = p
+            if p.label not in labels:
+                labels.append(p.label)
+    return cells, labels, per
 
 
 def init_cost(cell):

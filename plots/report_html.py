@@ -97,13 +97,7 @@ def workload_table(res, workload):
 def phase_table(res, workload):
     """Phases down, allocators across (ns/op and minor faults each); the first row is
     the allocator's init: its total time and faults, the cost moved out of the replay."""
-    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
-    per = {c.allocator: {p[0]: p for p in D.phases(c)} for c in cells}
-    names = []
-    for c in cells:
-        for p in D.phases(c):
-            if p[0] not in names:
-                names.append(p[0])
+    cells, names, per = D.workload_phases(res, workload)
     if not names:
         return ""
     head = ("<tr><th rowspan=2>phase</th><th rowspan=2>ops</th>" +
@@ -116,15 +110,15 @@ def phase_table(res, workload):
         init += f"<td>{init_time}</td><td>{F.count(init_faults)}</td>"
     rows = [init + "</tr>"]
     for name in names:
-        ops = next((per[c.allocator][name][3] for c in cells if name in per[c.allocator]), None)
+        here = [per[c.allocator].get(name) for c in cells]
+        ops = next((p.ops for p in here if p), None)
+        best = min((p.ns_per_op for p in here if p and p.ns_per_op is not None), default=None)
         r = f"<tr><td>{F.esc(name)}</td><td>{F.count(ops)}</td>"
-        best = min((per[c.allocator][name][1] for c in cells if name in per[c.allocator]
-                    and per[c.allocator][name][1] is not None), default=None)
-        for c in cells:
-            p = per[c.allocator].get(name)
-            t = p[1] if p else None
-            r += (f'<td class="{"fast" if t is not None and t == best and len(cells) > 1 else ""}">{F.ns(t)}</td>'
-                  f"<td>{F.count(p[2] if p else None)}</td>")
+        for p in here:
+            t = p.ns_per_op if p else None
+            fast = t is not None and t == best and len(cells) > 1
+            r += (f'<td class="{"fast" if fast else ""}">{F.ns(t)}</td>'
+                  f"<td>{F.count(p.minor_faults if p else None)}</td>")
         rows.append(r + "</tr>")
     return "<div class=scroll><table>" + head + "\n".join(rows) + "</table></div>"
 

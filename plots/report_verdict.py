@@ -100,24 +100,18 @@ def _phase_sentence(res, workload):
     """Per phase, the fastest allocator and its page faults beside the others': an
     allocator that faulted its memory in at init (or earlier) can win first-touch work
     for that reason alone."""
-    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.records]
-    per = {c.allocator: D.phases(c) for c in cells}
-    names = []
-    for ph in per.values():
-        for p in ph:
-            if p[0] not in names:
-                names.append(p[0])
+    _, names, per = D.workload_phases(res, workload)
     if len(names) < 2:
         return ""
     wins = []   # (phase, allocator, ns/op, its faults, the others' median faults or None)
     for pname in names:
-        rows = [(a, p) for a, ph in per.items() for p in ph if p[0] == pname and p[1] is not None]
+        rows = sorted(((a, ph[pname]) for a, ph in per.items()
+                       if pname in ph and ph[pname].ns_per_op is not None), key=lambda r: r[1].ns_per_op)
         if len(rows) < 2:
             continue
-        rows.sort(key=lambda r: r[1][1])
         a, p = rows[0]
-        others = sorted(r[1][2] for r in rows[1:] if r[1][2] is not None)
-        wins.append((pname, a, p[1], p[2], others[len(others) // 2] if others else None))
+        others = sorted(r[1].minor_faults for r in rows[1:] if r[1].minor_faults is not None)
+        wins.append((pname, a, p.ns_per_op, p.minor_faults, others[len(others) // 2] if others else None))
     if not wins:
         return ""
     # Fewer than half the others' faults, where faults matter (>= 100): the winner's

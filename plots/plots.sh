@@ -183,6 +183,24 @@ median_round() {
         END { if (!err) for (f in peak) printf "%d\t%s\n", peak[f], f }' "${files[@]}" |
         sort -g | awk -F'\t' '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }'
 }
+# phase_marks FILE: gnuplot commands marking where each phase of the trace starts (a
+# dotted line and the phase's name, phases starting at the same op named together),
+# from the first record of a raw FILE; at most 30.
+phase_marks() {
+    awk 'function q(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
+        NR == 1 { i = index($0, "\"phases\":["); if (!i) exit
+            s = substr($0, i); s = substr(s, 1, index(s, "]"))
+            while ((j = index(s, "{\"name\":\"")) > 0) {
+                s = substr(s, j + 9); name = substr(s, 1, index(s, "\"") - 1)
+                op = substr(s, index(s, "\"first_op\":") + 11); sub(/[^0-9].*/, "", op)
+                if (op == "") continue
+                if (n && op == at[n]) names[n] = names[n] ", " name; else { at[++n] = op; names[n] = name }
+            }
+            for (i = 1; i <= n && i <= 30; i++) {
+                if (at[i] > 0) printf "set arrow %d from first %s, graph 0 to first %s, graph 1 nohead dt 3 lc rgb \"#999999\" back\n", 100 + i, at[i], at[i]
+                printf "set label %d %s at first %s, graph 0.99 rotate by 90 right offset char 1, 0 font \",8\" tc rgb \"#666666\"\n", 100 + i, q(names[i]), at[i]
+            } }' "$1"
+}
 # timeline_data W P: P.dat (per allocator a block "op rss live" and a block of "op rss"
 # after each idle marker) and P.vars; false if W has no timeline at all.
 timeline_data() {
@@ -212,6 +230,10 @@ timeline_data() {
         # KiB for small traces (a hand-written one peaks at a few pages), else MiB.
         if [ "$max" -lt 1048576 ]; then echo 'unit = 1024.0; unitname = "KiB"'; else echo 'unit = 1048576.0; unitname = "MiB"'; fi
         echo 'width = 1200; height = 620'
+        # the phases are the trace's: any allocator's record has them
+        while read -r a; do
+            if [ -s "$dir/raw/$w.$a.jsonl" ]; then phase_marks "$dir/raw/$w.$a.jsonl"; break; fi
+        done < "$tmp/allocs"
     } > "$p.vars"
 }
 if [ -d "$dir/timelines" ]; then

@@ -2,10 +2,11 @@
 # plots.sh's timeline_data writes `datafile`: per allocator (in the order of `allocs`)
 # a block "op rss_bytes live_bytes" from the driver's --timeline CSV and a block
 # "op rss_bytes" after each idle marker; `keys` names each allocator with the round
-# drawn; unit/unitname scale the bytes (KiB or MiB).
+# drawn; unit/unitname scale the bytes (KiB or MiB); plots.sh's phase_marks adds an
+# arrow and a label where each phase starts.
 set title "RSS and live bytes over the run: " . workload . \
     "\nsolid: RSS (RssAnon minus the pre-init baseline); dashed: live bytes (requested sizes of live objects)" . \
-    "\ncircles: RSS after an idle period; each allocator's round with the median peak RSS of its rounds (rN in the key)\n" . subtitle
+    "\ncircles: RSS after an idle period; dotted: a phase of the trace starts; each allocator's round with the median peak RSS of its rounds (rN in the key)\n" . subtitle
 set xlabel "op index in the trace (ops replayed so far)"
 set ylabel "memory, " . unitname
 set format x "%.1s%c"

@@ -59,6 +59,7 @@ check_charts "$base" $all
 if ls "$base"/plots/latency-* > /dev/null 2>&1; then fail "latency charts drawn without latency data"; fi
 grep -q 'relative to glibc' "$base/plots/time.svg" || fail "time.svg does not say it is relative to glibc"
 grep -q 'slab(r1)' "$base/plots/timeline-churn.wl.svg" || fail "timeline-churn.wl.svg does not name the round drawn"
+grep -q '>steady<' "$base/plots/timeline-churn.wl.svg" || fail "timeline-churn.wl.svg does not mark churn's steady phase"
 # the same folder again: the charts are replaced, nothing else appears, and a chart of
 # a workload that is not in the folder any more goes
 touch "$base/plots/timeline-gone.wl.png" "$base/plots/latency-gone.wl.svg"

@@ -47,7 +47,15 @@ def _real(res):
     return [a for a in res.allocators if a != D.DRY]
 
 
-def _log_if_wide(ax, values, label):
+def _ns_label(v, _pos=None):
+    """A tick in nanoseconds as people read it: 50 ns, 2 µs, 10 ms."""
+    for unit, div in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
+        if v >= div:
+            return f"{v / div:g} {unit}"
+    return f"{v:g} ns"
+
+
+def _log_if_wide(ax, values, label, fmt=lambda v, _: f"{v:g}"):
     """A log y axis when values span more than 20x (peak RSS from KiB to GiB, latency
     tails), else linear: a log axis over a narrow range has no readable labels."""
     xs = [v for v in values if v is not None and v > 0]
@@ -55,7 +63,7 @@ def _log_if_wide(ax, values, label):
         ax.set_yscale("log")
         decades = math.log10(max(xs) / min(xs))
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 4 else (1.0,)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt))
         ax.yaxis.set_minor_formatter(NullFormatter())
         label += " (log)"
     ax.set_ylabel(label, fontsize=9)
@@ -315,7 +323,7 @@ def latency_chart(res, workload):
                     drawn += [p[1] for p in pts]
         # Tails span decades (log), but a kind with a handful of ops may not: linear then,
         # so the axis keeps readable labels.
-        _log_if_wide(ax, drawn, "ns")
+        _log_if_wide(ax, drawn, "latency", _ns_label)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=8)
         counts = [per.get((kind, "count")) for per in lat.values() if per.get((kind, "count"))]
@@ -330,3 +338,58 @@ def latency_chart(res, workload):
     if isinstance(res_ns, (int, float)):
         cap += f" Timer resolution here: {res_ns:.1f} ns, so small values are quantised."
     return Chart(f"{workload}: latency", cap, _png(fig))
+
+
+MIN_OPS_FOR_CCDF = 100   # a kind with fewer timed ops has no tail worth drawing
+
+
+def latency_ccdf(res, workload):
+    """From the driver's latency histograms: per op kind, the fraction of calls slower
+    than x (log-log), so the tails beyond p99.9 are seen, not only five percentiles."""
+    cells = [c for c in res.row(workload, real_only=True) if c.ok and c.histogram]
+    kinds = []
+    for c in cells:
+        for kind, rows in c.histogram[1].items():
+            if sum(r[2] for r in rows) >= MIN_OPS_FOR_CCDF and kind not in kinds:
+                kinds.append(kind)
+    if not kinds:
+        return None
+    col = colours(res.allocators)
+    ncols = min(3, len(kinds))
+    nrows = math.ceil(len(kinds) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1, 3.0 * nrows + 0.4), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[len(kinds):]:
+        ax.axis("off")
+    for ax, kind in zip(flat, kinds):
+        for c in cells:
+            rows = sorted(c.histogram[1].get(kind, []))
+            total = sum(r[2] for r in rows)
+            if not total:
+                continue
+            xs, ys, above = [], [], total
+            for lo, hi, n in rows:
+                above -= n
+                if above > 0:
+                    xs.append(max(hi, 0.1))
+                    ys.append(above / total)
+            if xs:
+                ax.step(xs, ys, where="post", color=col[c.allocator], linewidth=1.2, label=c.allocator)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_ns_label))
+        ax.set_yscale("log")
+        ax.set_title(kind, fontsize=10)
+        ax.set_xlabel("latency", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("fraction of calls slower", fontsize=8)
+    if flat[0].get_legend_handles_labels()[1]:
+        flat[0].legend(fontsize=7)
+    rounds = sorted({c.histogram[0] for c in cells})
+    fig.suptitle(f"{workload}: latency distribution (1 - CDF)", fontsize=10)
+    fig.tight_layout()
+    return Chart(f"{workload}: latency distribution",
+                 f"From the merged latency histograms of round {', '.join(map(str, rounds))}: for each "
+                 f"latency x, the fraction of calls that took longer. Lower and further left is better; "
+                 f"the right end is the slowest calls.", _png(fig))

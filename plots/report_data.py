@@ -44,6 +44,7 @@ class Cell:
         self.v = values                  # column -> float or None (empty field)
         self.records = []                # raw/<workload>.<allocator>.jsonl, one per round
         self.timeline = None             # (round, rows) of the lowest round found
+        self.histogram = None            # (round, {kind: [(lo, hi, count)]}), with --latency
         self.missing = False             # no row at all in summary.csv
 
     def get(self, column):
@@ -245,18 +246,39 @@ def _read_timeline(path):
     return rows
 
 
-def _read_timelines(folder, res):
-    tdir = os.path.join(folder, "timelines")
+def _read_histogram(path):
+    """{op kind: [(lo_ns, hi_ns, count)]} from the driver's --histogram CSV."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    if not lines or [h.strip() for h in lines[0].split(",")] != ["kind", "lo_ns", "hi_ns", "count"]:
+        raise InputError(f"{path}: not a latency histogram (header kind,lo_ns,hi_ns,count)")
+    out = {}
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        f = line.split(",")
+        try:
+            out.setdefault(f[0].strip(), []).append((float(f[1]), float(f[2]), float(f[3])))
+        except (ValueError, IndexError):
+            raise InputError(f"{path}:{lineno}: not a histogram row: '{line[:80]}'") from None
+    return out
+
+
+def _read_per_round(folder, sub, res, attr, reader):
+    """SUB/<workload>.<row>.r<round>.csv (timelines/, histograms/): the lowest round's
+    file of each cell, read by reader, set as (round, data) on the cell's attr.
+    Returns how many such files the folder has (0 when there is no folder)."""
+    tdir = os.path.join(folder, sub)
     if not os.path.isdir(tdir):
-        return
+        return 0
     names = sorted(os.listdir(tdir))
-    res.timeline_files = sum(1 for n in names if n.endswith(".csv"))
     for cell in res.cells.values():
         pattern = re.compile(re.escape(f"{cell.workload}.{cell.allocator}.r") + r"(\d+)\.csv$")
         found = sorted((int(m.group(1)), n) for n in names for m in [pattern.match(n)] if m)
         if found:
             rnd, name = found[0]
-            cell.timeline = (rnd, _read_timeline(os.path.join(tdir, name)))
+            setattr(cell, attr, (rnd, reader(os.path.join(tdir, name))))
+    return sum(1 for n in names if n.endswith(".csv"))
 
 
 def load_results(folder):
@@ -266,7 +288,8 @@ def load_results(folder):
     _read_summary(os.path.join(folder, "summary.csv"), res)
     _read_machine(os.path.join(folder, "machine.json"), res)
     _read_raw(folder, res)
-    _read_timelines(folder, res)
+    res.timeline_files = _read_per_round(folder, "timelines", res, "timeline", _read_timeline)
+    _read_per_round(folder, "histograms", res, "histogram", _read_histogram)
     log = os.path.join(folder, "errors.log")
     if os.path.isfile(log):
         res.errors_log = _read_text(log)

@@ -255,7 +255,7 @@ def page(res):
             parts.append("<p class=sub>No timelines in this results folder (timelines/), so no RSS-over-time chart.</p>")
         lat = C.latency_chart(res, w)
         if lat:
-            parts.append("<h3>Latency</h3>" + figure(lat))
+            parts.append("<h3>Latency</h3>" + figure(lat) + figure(C.latency_ccdf(res, w)))
     parts.append('<h2 id="method">Machine and method</h2>' + _machine(res) + _method(res))
     parts.append('<h2 id="reproduce">Reproduce</h2>')
     cmd = res.machine.get("command")

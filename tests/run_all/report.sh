@@ -42,18 +42,25 @@ EOF
         --user-data-dir="$tmp/chromium" --dump-dom "file://$copy" 2> "$tmp/chromium.err" |
         sed -n 's/.*IMGCHECK \([0-9]*\) \([0-9]*\).*/\1 \2/p' | tail -n 1
 }
-# check_html HTML MIN_IMAGES: self-contained, one data: PNG per <img>, all rendered.
-check_html() {
-    local html=$1 min=$2 imgs pngs seen
+# self_contained HTML MIN_IMAGES: no external URL, no script, at least MIN <img>, each
+# an embedded base64 PNG; prints the image count.
+self_contained() {
+    local html=$1 min=$2 imgs pngs
     [ -s "$html" ] || fail "$html not written"
-    if grep -Eiq '(src|href)[[:space:]]*=[[:space:]]*["'"'"']?(https?:)?//' "$html"; then
-        fail "$html refers to an external URL: $(grep -Eio '(src|href)=["'"'"']?(https?:)?//[^"'"'"' >]*' "$html" | head -n 1)"
+    if grep -Eiq '(src|href)[[:space:]]*=[[:space:]]*["'"'"']?(https?:)?//|url\([^)]*//' "$html"; then
+        fail "$html refers to an external URL: $(grep -Eio '(src|href)=["'"'"']?(https?:)?//[^"'"'"' >]*|url\([^)]*//[^)]*' "$html" | head -n 1)"
     fi
     grep -Eiq '<link|<script' "$html" && fail "$html has a <link> or <script>: not self-contained"
     imgs=$(grep -o '<img ' "$html" | wc -l)
     pngs=$(grep -o '<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]\{100,\}"' "$html" | wc -l)
     [ "$imgs" -ge "$min" ] || fail "$html: $imgs <img>, expected at least $min charts"
     [ "$imgs" -eq "$pngs" ] || fail "$html: $imgs <img> but $pngs embedded base64 PNGs"
+    echo "$imgs"
+}
+# check_html HTML MIN_IMAGES: self-contained, and Chromium decodes every image.
+check_html() {
+    local html=$1 imgs seen
+    imgs=$(self_contained "$html" "$2")
     seen=$(render "$html")
     [ "$seen" = "$imgs $imgs" ] || { cat "$tmp/chromium.err" >&2; fail "$html: Chromium rendered '$seen' (decoded, total) of $imgs images"; }
     echo "ok: $html: $imgs charts, all rendered by Chromium"
@@ -119,9 +126,13 @@ grep -q '<img ' "$d3/report.html" || fail "no chart for 20 workloads"
 
 # 4. Latency percentiles when the run has them.
 d4=$tmp/latency
-quick "$d4" --latency -a glibc,slab -w handwritten
+quick "$d4" --latency -a glibc,slab -w churn
 "$PY" "$REPORT" "$d4" > /dev/null || fail "report.py on a --latency run"
-grep -q 'Latency</h3>' "$d4/report.html" || fail "no latency chart in a --latency run"
+self_contained "$d4/report.html" 4 > /dev/null
+grep -q 'alt="churn.wl: latency"' "$d4/report.html" || fail "no latency percentile chart in a --latency run"
+if [ -d "$d4/histograms" ]; then
+    grep -q 'alt="churn.wl: latency distribution"' "$d4/report.html" || fail "histograms/ but no latency distribution chart"
+fi
 grep -q 'These runs used --latency' "$d4/report.html" || fail "no caution about --latency ns/op"
 
 # 5. Bad input: a clear message naming the file, a non-zero exit, nothing written.

@@ -230,6 +230,8 @@ timeline_data() {
         # KiB for small traces (a hand-written one peaks at a few pages), else MiB.
         if [ "$max" -lt 1048576 ]; then echo 'unit = 1024.0; unitname = "KiB"'; else echo 'unit = 1048576.0; unitname = "MiB"'; fi
         echo 'width = 1200; height = 620'
+        # op counts as 1.5M past 10000 ops, plain below (a hand-written trace has 25)
+        awk -F'\t' '$1 ~ /^[0-9]+$/ && $1 + 0 > m { m = $1 + 0 } END { printf "xformat = \"%s\"\n", (m < 10000) ? "%g" : "%.1s%c" }' "$p.dat"
         # the phases are the trace's: any allocator's record has them
         while read -r a; do
             if [ -s "$dir/raw/$w.$a.jsonl" ]; then phase_marks "$dir/raw/$w.$a.jsonl"; break; fi

@@ -9,7 +9,7 @@ set title "RSS and live bytes over the run: " . workload . \
     "\ncircles: RSS after an idle period; dotted: a phase of the trace starts; each allocator's round with the median peak RSS of its rounds (rN in the key)\n" . subtitle
 set xlabel "op index in the trace (ops replayed so far)"
 set ylabel "memory, " . unitname
-set format x "%.1s%c"
+set format x xformat
 set yrange [0:*]
 set key outside right top vertical samplen 3
 set grid xtics ytics lc rgb "#e0e0e0"

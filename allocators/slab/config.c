@@ -59,6 +59,7 @@ void slab_config_default(struct slab_config *c)
     c->thread_cache = 1;
     c->magazine = 32; /* two per thread and class: 64 chunks at most, as one of 64 held before the depot */
     c->depot = 8;     /* why 32 and 8: allocators/slab/README.md, "Thread cache" */
+    c->magazine_max_bytes = 16 << 10; /* why: allocators/slab/README.md, "Magazines bounded in bytes" */
     c->reserve = (size_t)64 << 30;
     c->large_cache = (size_t)64 << 20; /* why 64 MiB: allocators/slab/README.md, "Large objects" */
 }
@@ -163,6 +164,8 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
             ok = parse_size(v, vl, &sz) == 0 && sz <= 1 && ((c->thread_cache = (int)sz), 1);
         else if (KEY("magazine"))
             ok = parse_size(v, vl, &sz) == 0 && (c->magazine = (unsigned)sz) == sz;
+        else if (KEY("magazine_max_bytes"))
+            ok = parse_size(v, vl, &c->magazine_max_bytes) == 0;
         else if (KEY("depot"))
             ok = parse_size(v, vl, &sz) == 0 && (c->depot = (unsigned)sz) == sz;
         else if (KEY("reserve"))
@@ -172,7 +175,8 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
         else {
             set_err(err, errlen, p, kl,
                     "unknown key (classes, classes_per_doubling, max_class, prealloc, prealloc_hugepage, overflow, "
-                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, depot, reserve, large_cache)",
+                    "hard_limit, idle_ms, tick_thread, thread_cache, magazine, magazine_max_bytes, depot, reserve, "
+                    "large_cache)",
                     NULL, 0);
             return -1;
         }

@@ -185,7 +185,7 @@ size_t _slab_depot_reap(struct slab_pool *p, uint64_t now_ms, size_t max_mags, i
          * is a leaf); then the magazines, empty, back to the depot. */
         struct slab_magazine *last = chain;
         for (struct slab_magazine *m = chain; m; m = m->next) {
-            _slab_class_free_batch(p, c, m->items, p->cfg.magazine);
+            _slab_class_free_batch(p, c, m->items, p->cls[c].mag_cap);
             last = m;
         }
         _slab_lock(&d->lock);

@@ -9,6 +9,21 @@
 
 /* ---- configuration -> classes ---- */
 
+/* Chunks per magazine for a class of size bytes: cfg.magazine, but at most
+ * magazine_max_bytes of chunks (a thread holds two magazines per class and
+ * the depot more: 32 chunks of 4 KiB are 128 KiB a magazine), and at least 4,
+ * so a big class still goes to the depot or the slabs once per few calls,
+ * not on every other one. */
+static uint32_t magazine_cap(const struct slab_config *c, size_t size)
+{
+    size_t cap = c->magazine;
+    if (c->magazine_max_bytes && c->magazine_max_bytes / size < cap)
+        cap = c->magazine_max_bytes / size;
+    if (cap < 4)
+        cap = c->magazine < 4 ? c->magazine : 4;
+    return (uint32_t)cap;
+}
+
 static int build_classes(struct slab_pool *p)
 {
     size_t *cls = p->cfg.classes;
@@ -26,6 +41,7 @@ static int build_classes(struct slab_pool *p)
     for (unsigned i = 0; i < n; i++) {
         p->cls[i].size = (uint32_t)cls[i];
         p->cls[i].per_slab = (uint32_t)(SLAB_SIZE / cls[i]);
+        p->cls[i].mag_cap = magazine_cap(&p->cfg, cls[i]);
     }
     return 0;
 }
@@ -322,7 +338,8 @@ void slab_stats(struct slab_pool *p, struct slab_stats *s)
         s->cls[c].depot_full = k->depot.n_full;
         s->cls[c].depot_empty = k->depot.n_empty;
         _slab_unlock(&k->depot.lock);
-        s->cls[c].in_depot = s->cls[c].depot_full * p->cfg.magazine;
+        s->cls[c].magazine = k->mag_cap;
+        s->cls[c].in_depot = s->cls[c].depot_full * k->mag_cap;
         s->cls[c].in_magazines = s->cls[c].in_depot;
     }
     pthread_mutex_lock(&p->tc_lock);

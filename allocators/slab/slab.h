@@ -63,6 +63,10 @@ struct slab_config {
     int tick_thread;               /* a background thread that releases while the process idles; default 0 */
     int thread_cache;              /* per-thread magazines; default 1 */
     unsigned magazine;             /* chunks per magazine (a thread holds two per class); default 32 */
+    size_t magazine_max_bytes;     /* and at most this many bytes of chunks per magazine: a class of
+                                    * size S gets magazine_max_bytes / S chunks, never fewer than 4
+                                    * (nor more than magazine); 0 = no byte bound; default 16 KiB
+                                    * (allocators/slab/README.md, "Magazines bounded in bytes") */
     unsigned depot;                /* full magazines each class's depot keeps (0..256; 0 = no depot:
                                     * magazines trade only with the class's slabs); default 8. Full
                                     * magazines left unused for idle_ms / 2 go back to their slabs. */
@@ -128,6 +132,7 @@ struct slab_class_stats {
     uint64_t in_depot;    /* of those, chunks in the depot's full magazines (depot_full * magazine) */
     uint64_t depot_full;  /* full magazines in the class's depot (at most cfg.depot) */
     uint64_t depot_empty; /* empty magazines in the depot, ready to swap for a full one */
+    uint64_t magazine;    /* chunks a magazine of this class holds (magazine, magazine_max_bytes) */
     uint64_t slabs;       /* slabs assigned to the class */
 };
 

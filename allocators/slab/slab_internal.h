@@ -84,7 +84,8 @@ static inline void _slab_unlock(struct slab_lock *l)
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
-/* A magazine: a stack of up to cfg.magazine chunks of one class. Threads
+/* A magazine: a stack of up to mag_cap chunks of one class (room for
+ * cfg.magazine, so it can serve any class). Threads
  * hold theirs by the items pointer (struct slab_mag); the header in front is
  * used only while the magazine sits in a depot. Magazines belong to the pool
  * (depot.c carves them from its own mappings), not to a thread, because they
@@ -110,6 +111,7 @@ struct slab_depot {
 struct slab_class {
     struct slab_lock lock;
     uint32_t size, per_slab;
+    uint32_t mag_cap; /* chunks per magazine: cfg.magazine, bounded by cfg.magazine_max_bytes */
     struct slab_desc *partial; /* slabs with a free chunk (doubly linked) */
     struct slab_desc *spare;   /* one empty slab kept, so a class at the edge does not thrash */
     uint64_t allocs, requested; /* locked-path counters */
@@ -140,7 +142,7 @@ struct slab_region {
 
 /* A class's loaded magazine and this thread's counters for the class,
  * together: an allocation touches one cache line of the cache, not three.
- * cap is cfg.magazine while a magazine is loaded, 0 (items NULL) before the
+ * cap is the class's mag_cap while a magazine is loaded, 0 (items NULL) before the
  * first one, so the free fast path needs no other test. */
 struct slab_mag {
     uint32_t n, cap;
@@ -153,7 +155,7 @@ struct slab_mag {
  * depot on every other call. Cold: only the slow paths touch it. */
 struct slab_prev {
     void **items; /* NULL: none yet */
-    uint32_t n;   /* 0 or cfg.magazine */
+    uint32_t n;   /* 0 or the class's mag_cap */
 };
 
 /* A thread's magazines for one pool. */

@@ -163,7 +163,7 @@ void *_slab_tcache_alloc_slow(struct slab_pool *p, struct slab_tcache *tc, unsig
 {
     struct slab_mag *m = &tc->mag[c];
     struct slab_prev *pv = &tc->prev[c];
-    const uint32_t cap = p->cfg.magazine;
+    const uint32_t cap = p->cls[c].mag_cap;
     if (pv->n) { /* the previous one is full */
         swap_prev(m, pv, cap);
     } else {
@@ -207,7 +207,7 @@ int _slab_tcache_free_slow(struct slab_pool *p, struct slab_tcache *tc, unsigned
 {
     struct slab_mag *m = &tc->mag[c];
     struct slab_prev *pv = &tc->prev[c];
-    const uint32_t cap = p->cfg.magazine;
+    const uint32_t cap = p->cls[c].mag_cap;
     if (!m->items && !(pv->items && pv->n == 0)) { /* none loaded yet (or none could be had) */
         struct slab_magazine *e = _slab_depot_get_empty(p, c);
         if (!e)

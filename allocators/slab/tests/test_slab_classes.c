@@ -322,13 +322,14 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.tick_thread, 0);
     assert_int_equal(c.thread_cache, 1);
     assert_int_equal(c.magazine, 32);
+    assert_int_equal(c.magazine_max_bytes, 16 * KiB);
     assert_int_equal(c.depot, 8);
     assert_int_equal(c.reserve, (size_t)64 << 30);
 
     assert_int_equal(slab_config_parse(&c,
                                        "classes=16:32:1K:2k,classes_per_doubling=4,max_class=8K,prealloc=3M,"
                                        "prealloc_hugepage=1,overflow=0,hard_limit=2G,idle_ms=-1,tick_thread=1,"
-                                       "thread_cache=0,magazine=8,depot=16,reserve=4g",
+                                       "thread_cache=0,magazine=8,magazine_max_bytes=16K,depot=16,reserve=4g",
                                        err, sizeof err),
                      0);
     assert_int_equal(c.n_classes, 4);
@@ -346,6 +347,7 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.tick_thread, 1);
     assert_int_equal(c.thread_cache, 0);
     assert_int_equal(c.magazine, 8);
+    assert_int_equal(c.magazine_max_bytes, 16 * KiB);
     assert_int_equal(c.depot, 16);
     assert_int_equal(c.reserve, (size_t)4 << 30);
 
@@ -391,6 +393,67 @@ static void test_parse_every_key(void **state)
     struct slab_pool *p = slab_create(&c);
     assert_non_null(p);
     assert_int_equal(slab_usable_size(p, slab_alloc(p, 1000)), 1008);
+    slab_destroy(p);
+}
+
+/* Chunks per magazine, per class: magazine, bounded by magazine_max_bytes,
+ * never below 4 (nor above magazine); and a thread's magazine of a big class
+ * really holds no more than that: the chunk freed past it goes on. */
+static void test_magazine_bytes(void **state)
+{
+    (void)state;
+    const struct {
+        const char *opts;
+        size_t size;
+        unsigned want;
+    } cases[] = {
+        { "", 16, 32 },      { "", 512, 32 },     { "", 576, 28 },    { "", 1024, 16 },
+        { "", 2048, 8 },     { "", 4096, 4 },     { "magazine_max_bytes=0", 4096, 32 },
+        { "magazine_max_bytes=8K", 1024, 8 }, { "magazine_max_bytes=8K", 4096, 4 },
+        { "magazine_max_bytes=64K", 4096, 16 }, { "magazine=2", 4096, 2 }, { "magazine=64,magazine_max_bytes=1K", 16, 64 },
+    };
+    char err[256];
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct slab_config c;
+        slab_config_default(&c);
+        c.reserve = 1 << 30;
+        if (slab_config_parse(&c, cases[i].opts, err, sizeof err) != 0)
+            fail_msg("'%s' refused: %s", cases[i].opts, err);
+        struct slab_pool *p = slab_create(&c);
+        assert_non_null(p);
+        struct slab_stats s;
+        slab_stats(p, &s);
+        unsigned k = 0;
+        while (s.cls[k].size != cases[i].size)
+            k++;
+        if (s.cls[k].magazine != cases[i].want)
+            fail_msg("[%s] class %zu: %llu chunks a magazine, want %u", cases[i].opts, cases[i].size,
+                     (unsigned long long)s.cls[k].magazine, cases[i].want);
+        slab_destroy(p);
+    }
+
+    /* 4 KiB chunks, default bound: 4 a magazine, two magazines a thread.
+     * Thirteen frees fill the thread's two and leave two full ones in the
+     * depot: the thread holds at most 2 x 4 chunks, never a 32-chunk
+     * magazine's worth (with 32 a magazine, all 13 would stay with it). */
+    struct slab_config c;
+    slab_config_default(&c);
+    c.reserve = 1 << 30;
+    struct slab_pool *p = slab_create(&c);
+    assert_non_null(p);
+    void *b[13];
+    for (unsigned i = 0; i < 13; i++)
+        assert_non_null(b[i] = slab_alloc(p, 4096));
+    for (unsigned i = 0; i < 13; i++)
+        slab_free(p, b[i]);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    unsigned k = s.n_classes - 1;
+    assert_int_equal(s.cls[k].size, 4096);
+    assert_int_equal(s.cls[k].magazine, 4);
+    assert_int_equal(s.cls[k].in_depot, 8); /* two full magazines left there */
+    assert_int_equal(s.cls[k].in_magazines, s.cls[k].in_use); /* every chunk in a magazine */
+    assert_in_range(s.cls[k].in_magazines - s.cls[k].in_depot, 13 - 8, 2 * 4); /* the thread's */
     slab_destroy(p);
 }
 
@@ -568,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_large_path),
         cmocka_unit_test(test_parse_every_key),
         cmocka_unit_test(test_parse_refused),
+        cmocka_unit_test(test_magazine_bytes),
         cmocka_unit_test(test_create_refused),
         cmocka_unit_test(test_destroy_unmaps),
     };

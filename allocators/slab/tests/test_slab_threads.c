@@ -597,7 +597,9 @@ static void run_xfer(const char *opts)
             if (s.cls[c].depot_full > cfg.depot)
                 fail_msg("[%s] class %u: %llu full magazines in a depot of %u", opts, c,
                          (unsigned long long)s.cls[c].depot_full, cfg.depot);
-            if (s.cls[c].in_depot != s.cls[c].depot_full * cfg.magazine || s.cls[c].in_depot > s.cls[c].in_magazines)
+            if (s.cls[c].magazine == 0 || s.cls[c].magazine > cfg.magazine ||
+                s.cls[c].in_depot != s.cls[c].depot_full * s.cls[c].magazine ||
+                s.cls[c].in_depot > s.cls[c].in_magazines)
                 fail_msg("[%s] class %u: in_depot %llu, depot_full %llu, in_magazines %llu", opts, c,
                          (unsigned long long)s.cls[c].in_depot, (unsigned long long)s.cls[c].depot_full,
                          (unsigned long long)s.cls[c].in_magazines);

@@ -87,7 +87,7 @@ def relative_time(res):
     fig, ax = plt.subplots(figsize=(_width(len(res.workloads), len(allocs)), 4.2))
     labels, no_ref, labelled = [], False, set()
     for x, wl in enumerate(res.workloads):
-        ref = res.cells.get((wl, D.REFERENCE))
+        ref = res.cells.get((wl, res.reference))
         ranked = V.ranked_by_time(res, wl)
         if ref is not None and ref.ok and ref.get("ns_per_op_median"):
             base, label = ref.get("ns_per_op_median"), wl
@@ -114,8 +114,8 @@ def relative_time(res):
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
     ax.set_xticks(range(len(res.workloads)))
     ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
-    ax.set_ylabel(f"ns/op relative to {D.REFERENCE}")
-    ax.set_title("Time per op relative to glibc (median; whiskers: min\u2013max over rounds)")
+    ax.set_ylabel(f"ns/op relative to {res.reference}")
+    ax.set_title(f"Time per op relative to {res.reference} (median; whiskers: min\u2013max over rounds)")
     if not labelled:   # every cell failed: nothing to compare
         plt.close(fig)
         return None
@@ -124,7 +124,7 @@ def relative_time(res):
     caption = ("Lower is faster. Hatched bars: CV over 5% (noisy). The harness baseline (dry) is left out: "
                "its ns/op is in the tables.")
     if no_ref:
-        caption += f" * no {D.REFERENCE} figure for this workload: relative to its fastest allocator instead."
+        caption += f" * no {res.reference} figure for this workload: relative to its fastest allocator instead."
     return Chart("Relative time per workload", caption, _png(fig))
 
 

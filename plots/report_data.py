@@ -17,7 +17,7 @@ import statistics
 NOISY_CV = 0.05          # a cell whose ns/op CV is above this is flagged noisy
 FULL_ROUNDS = 5          # fewer rounds than this (or scale < 1) is a smoke run
 DRY = "dry"              # the harness alone: a baseline row, not an allocator
-REFERENCE = "glibc"      # ratios are to this allocator when it is present
+REFERENCE = "glibc"      # ratios are to this row (or glibc+PROFILE in a profile run)
 
 REQUIRED_COLUMNS = ("workload", "allocator", "ns_per_op_median")
 NUMERIC_COLUMNS = (
@@ -87,6 +87,7 @@ class Results:
         self.machine_note = None         # why machine.json is not shown, if it is not
         self.workloads = []              # in summary.csv order
         self.allocators = []             # reference first, dry last
+        self.reference = REFERENCE       # the row ratios are relative to
         self.cells = {}                  # (workload, allocator) -> Cell
         self.extra_columns = []          # summary.csv columns this report does not know
         self.errors_log = ""
@@ -179,8 +180,11 @@ def _read_summary(path, res):
         res.cells[(workload, allocator)] = Cell(workload, allocator, values)
     if not res.cells:
         raise InputError(f"{path}: no rows under the header")
-    rest = [a for a in seen_alloc if a not in (REFERENCE, DRY)]
-    res.allocators = ([REFERENCE] if REFERENCE in seen_alloc else []) + rest + \
+    # The same baseline row as harness/run_all/results.sh: glibc, else the first glibc+PROFILE.
+    res.reference = REFERENCE if REFERENCE in seen_alloc else \
+        next((a for a in seen_alloc if a.startswith(REFERENCE + "+")), REFERENCE)
+    rest = [a for a in seen_alloc if a not in (res.reference, DRY)]
+    res.allocators = ([res.reference] if res.reference in seen_alloc else []) + rest + \
         ([DRY] if DRY in seen_alloc else [])
     # A workload x allocator that summary.csv does not list at all is a hole in the
     # matrix (e.g. a partial or resumed run): keep it visible as "missing".

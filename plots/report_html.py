@@ -52,8 +52,10 @@ def _table(head, rows):
     return "\n".join(out)
 
 
-WORKLOAD_HEAD = ["allocator", "runs", "ns/op median", "min", "max", "CV", "time vs glibc",
-                 "peak RSS", "RSS vs glibc", "frag_peak", "frag_end", "minor faults", "idle RSS", "note"]
+def workload_head(res):
+    return ["allocator", "runs", "ns/op median", "min", "max", "CV", f"time vs {F.esc(res.reference)}",
+            "peak RSS", f"RSS vs {F.esc(res.reference)}", "frag_peak", "frag_end", "minor faults", "idle RSS",
+            "note"]
 
 
 def workload_table(res, workload):
@@ -61,16 +63,17 @@ def workload_table(res, workload):
     lean = V.ranked_by_rss(res, workload)
     best = ranked[0].allocator if ranked else None
     leanest = lean[0].allocator if lean else None
+    head = workload_head(res)
     rows = []
     for c in res.row(workload):
         a = F.esc(c.allocator) + (" (harness alone)" if c.is_dry else "")
         if c.missing:
-            rows.append(("missing", [("", a)] + [("", F.DASH)] * (len(WORKLOAD_HEAD) - 2) +
+            rows.append(("missing", [("", a)] + [("", F.DASH)] * (len(head) - 2) +
                          [("", "no row in summary.csv")]))
             continue
         if c.failed:
             rows.append(("failed", [("", a), ("", F.count(c.get("runs")))] +
-                         [("", F.DASH)] * (len(WORKLOAD_HEAD) - 3) + [("", "FAILED: see errors.log")]))
+                         [("", F.DASH)] * (len(head) - 3) + [("", "FAILED: see errors.log")]))
             continue
         notes = []
         if c.allocator == best:
@@ -91,7 +94,7 @@ def workload_table(res, workload):
             ("", F.plain(g("frag_end_median"))), ("", F.count(g("minor_faults_median"))),
             ("", F.size(g("idle_rss_bytes_median"))), ("", ", ".join(notes)),
         ]))
-    return _table(WORKLOAD_HEAD, rows)
+    return _table(head, rows)
 
 
 def phase_table(res, workload):
@@ -131,8 +134,9 @@ def across_table(res):
             ("", F.ratio(s["time_geo"]) + (f" ({s['time_n']})" if s["time_geo"] else "")),
             ("", F.ratio(s["rss_geo"]) + (f" ({s['rss_n']})" if s["rss_geo"] else "")),
             ("", str(s["noisy"])), ("", F.esc(", ".join(s["failed"])) or F.DASH)]))
-    return _table(["allocator", "completed", "fastest in", "leanest in", "time vs glibc (geomean, n)",
-                   "peak RSS vs glibc (geomean, n)", "noisy cells", "failed on"], rows)
+    ref = F.esc(res.reference)
+    return _table(["allocator", "completed", "fastest in", "leanest in", f"time vs {ref} (geomean, n)",
+                   f"peak RSS vs {ref} (geomean, n)", "noisy cells", "failed on"], rows)
 
 
 def _profile(res):

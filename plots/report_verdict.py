@@ -60,16 +60,16 @@ def _time_sentence(res, workload, ranked):
             notes.append(sep)
     else:
         s += " (the only allocator that completed)"
-    ref = res.cells.get((workload, D.REFERENCE))
-    if best.allocator == D.REFERENCE:
+    ref = res.cells.get((workload, res.reference))
+    if best.allocator == res.reference:
         if len(ranked) > 1:
-            s += f"; {F.name(D.REFERENCE)} itself is the fastest"
+            s += f"; {F.name(res.reference)} itself is the fastest"
     elif ref is None or ref.missing:
-        s += f"; no {F.esc(D.REFERENCE)} row to compare with"
+        s += f"; no {F.esc(res.reference)} row to compare with"
     elif ref.failed:
-        s += f"; {F.esc(D.REFERENCE)} FAILED, so there is no comparison with it"
+        s += f"; {F.esc(res.reference)} FAILED, so there is no comparison with it"
     elif len(ranked) < 2 or ranked[1] is not ref:
-        s += f", and {F.less(_ns(best), _ns(ref))} than {F.name(D.REFERENCE)} ({F.ns(_ns(ref))})"
+        s += f", and {F.less(_ns(best), _ns(ref))} than {F.name(res.reference)} ({F.ns(_ns(ref))})"
     s += "."
     if notes:
         s += " Caution: " + "; ".join(notes) + "."
@@ -226,7 +226,7 @@ def across_workloads(res):
             continue
         t_ratio, m_ratio = [], []
         for w in res.workloads:
-            c, ref = res.cell(w, a), res.cells.get((w, D.REFERENCE))
+            c, ref = res.cell(w, a), res.cells.get((w, res.reference))
             if c.ok and ref is not None and ref.ok:
                 t_ratio.append(_ns(c) / _ns(ref) if _ns(ref) else None)
                 if _rss(c) is not None and _rss(ref):
@@ -275,21 +275,21 @@ def overall(res):
     if top is not None and winners[0][1] == ranked_workloads:
         s = dict(table)[top]
         msg = f"On this data {F.name(top)} is the fastest on every workload measured"
-        if s["rss_geo"] is not None and top != D.REFERENCE:
-            msg += (f", at {F.ratio(s['rss_geo'])} {F.esc(D.REFERENCE)}'s peak RSS "
+        if s["rss_geo"] is not None and top != res.reference:
+            msg += (f", at {F.ratio(s['rss_geo'])} {F.esc(res.reference)}'s peak RSS "
                     f"(geometric mean over {s['rss_n']} workloads)")
         out.append(msg + ".")
     elif winners:
         out.append("No allocator is the fastest on every workload: the choice depends on which of "
                    "these workloads resemble the server in question (see the verdicts below).")
-    geo = [(a, s) for a, s in table if s["time_geo"] is not None and a != D.REFERENCE]
+    geo = [(a, s) for a, s in table if s["time_geo"] is not None and a != res.reference]
     if geo:
-        out.append(f"Geometric mean relative to {F.esc(D.REFERENCE)} (time; peak RSS) over the workloads "
+        out.append(f"Geometric mean relative to {F.esc(res.reference)} (time; peak RSS) over the workloads "
                    f"where both completed: " + ", ".join(
                        f"{F.name(a)} {F.ratio(s['time_geo'])}; {F.ratio(s['rss_geo'])} ({s['time_n']})"
                        for a, s in geo) + ". Below 1\u00d7 is faster or smaller.")
-    elif D.REFERENCE not in res.allocators:
-        out.append(f"There is no {F.esc(D.REFERENCE)} row, so no ratios to it.")
+    elif res.reference not in res.allocators:
+        out.append(f"There is no {F.esc(res.reference)} row, so no ratios to it.")
     failed = [(a, s["failed"]) for a, s in table if s["failed"]]
     for a, ws in failed:
         out.append(f"{F.name(a)} <span class=bad>FAILED</span> on {', '.join(F.esc(w) for w in ws)}: "

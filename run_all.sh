@@ -18,7 +18,8 @@
 #                  default: dry and every built allocator (those not built: a note)
 #   -w LIST        only these workloads (comma-separated names from workloads/, e.g.
 #                  kvserver,redis: NAME.wl, NAME.trace or NAME.trace.zst)
-#   --trace FILE   replay FILE (a trace or a .wl spec) instead of the default set (repeatable)
+#   --trace FILE   replay FILE (a trace or a .wl spec) instead of the default set
+#                  (repeatable; relative to the checkout or to the current folder)
 #   --rounds N     N interleaved rounds (default 5); -r N is the same
 #   --seed N       the seed of the run order (default: the time); the same seed, the same order
 #   --scale X      multiply the work of every .wl spec by X (0.01 is a smoke run)
@@ -274,8 +275,12 @@ resolve_traces() {
     local -A names=()
     shopt -s nullglob
     if [ ${#only[@]} -gt 0 ]; then
-        traces=("${only[@]}")
-        for t in "${traces[@]}"; do [ -f "$t" ] || die "--trace: no file '$t'"; done
+        for t in "${only[@]}"; do
+            # relative to the checkout (workloads/x.wl) or to where run_all.sh was started
+            [ -f "$t" ] || [ ! -f "$(abs "$t")" ] || t=$(abs "$t")
+            [ -f "$t" ] || die "--trace: no file '$t'"
+            traces+=("$t")
+        done
     elif [ -n "$only_workloads" ]; then
         local -a asked=()
         IFS=, read -ra asked <<< "$only_workloads"

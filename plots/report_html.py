@@ -168,6 +168,14 @@ def _machine(res):
     return "\n".join(out)
 
 
+TOUCH = {   # the driver's --touch modes, in words
+    "pages": "one byte written in every page of each new object, so RSS is realised as in a real program "
+             "without the time of a full memset",
+    "none": "new memory is not written: RSS counts only what the allocator itself touched",
+    "full": "every byte of each new object written, so ns/op includes a memset of every allocation",
+}
+
+
 def _method(res):
     cells = [c for c in res.cells.values() if c.records]
     touch = D.first_value(cells, "touch")
@@ -185,7 +193,7 @@ def _method(res):
         "timed apart (init_ns), so pre-faulting shows as moved cost: see the per-phase faults.",
         "<b>dry</b> replays the trace without calling any allocator: the harness's own cost, which is "
         "inside every other row's ns/op.",
-        f"Touch policy: <b>{F.esc(touch or 'pages')}</b> ({'one byte written in every page of each new object, so RSS is realised without the time of a full memset' if (touch or 'pages') == 'pages' else 'see the driver --help for --touch'}).",
+        f"Touch policy: <b>{F.esc(touch or 'pages')}</b> ({TOUCH.get(touch or 'pages', 'see the driver --help')}).",
         "Peak RSS is RssAnon minus the baseline taken before the allocator's init (what an allocator "
         "pre-allocates counts); frag_peak = peak RSS / peak live bytes; frag_end = RSS / live at the end; "
         "idle RSS = RSS after the last idle marker.",
@@ -264,10 +272,13 @@ def page(res):
     parts.append('<h2 id="reproduce">Reproduce</h2>')
     cmd = res.machine.get("command")
     if cmd:
-        git = res.machine.get("git")
-        parts.append(f"<p>From the repository root{' at commit ' + F.esc(git) if git else ''}:</p>"
-                     f"<pre>{F.esc(cmd)}</pre><p>then <code>make plots RESULTS=results/&lt;run-id&gt;</code> "
-                     f"for the charts and this report.</p>")
+        git = str(res.machine.get("git") or "")
+        parts.append(f"<p>From the repository root{' at commit ' + F.esc(git.split()[0]) if git else ''}:</p>"
+                     f"<pre>{F.esc(cmd)}</pre><p>run_all.sh writes the charts and this report at the end "
+                     f"(after <code>--no-plots</code>: <code>make plots RESULTS=DIR</code>).</p>")
+        if "modified" in git:
+            parts.append("<p class=caution>The working tree had uncommitted changes when this ran "
+                         f"(git: {F.esc(git)}), so that commit alone may not reproduce it exactly.</p>")
     else:
         parts.append("<p class=caution>machine.json records no command for this run.</p>")
     parts.append('<h2 id="errors">errors.log</h2>' + _errors(res))

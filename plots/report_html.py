@@ -225,7 +225,7 @@ def _errors(res):
 
 
 def page(res):
-    run_id = os.path.basename(os.path.normpath(res.folder))
+    run_id = os.path.basename(os.path.realpath(res.folder))   # results/latest names its target
     charts_overview = [C.relative_time(res), C.memory(res), C.tradeoff(res)]
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',

@@ -55,6 +55,7 @@ self_contained() {
     pngs=$(grep -o '<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]\{100,\}"' "$html" | wc -l)
     [ "$imgs" -ge "$min" ] || fail "$html: $imgs <img>, expected at least $min charts"
     [ "$imgs" -eq "$pngs" ] || fail "$html: $imgs <img> but $pngs embedded base64 PNGs"
+    [ "$(grep -o '<figure>' "$html" | wc -l)" -eq "$imgs" ] || fail "$html: not one <img> per chart (<figure>)"
     echo "$imgs"
 }
 # check_html HTML MIN_IMAGES: self-contained, and Chromium decodes every image.

@@ -382,6 +382,12 @@ setup_folder() {
     : > "$out/runs.jsonl"
     : > "$out/errors.log"
 }
+# lock_folder: one run_all.sh at a time writes a folder's merged files (a second --resume
+# or a --summarize during a run would append the same cells twice, or lose some)
+lock_folder() {
+    exec 9> "$out/.lock"
+    flock -n 9 || die "another run_all.sh is writing $out (it holds $out/.lock)"
+}
 update_latest() {
     local real res
     real=$(realpath -m "$out")
@@ -530,6 +536,7 @@ case $mode in
         resolve_traces
         gen_traces "${traces[@]}"
         setup_folder
+        lock_folder
         if [ "$mode" = jobs ]; then
             write_jobs "$(abs "$mode_arg")" "$repo" "$(realpath "$out")"
             update_latest
@@ -540,6 +547,7 @@ case $mode in
     resume)
         out=$(abs "$mode_arg")
         load_args "$out"
+        lock_folder
         make -s -j2 all >&2
         resolve_rows
         resolve_traces
@@ -557,6 +565,7 @@ case $mode in
             exit 0
         fi
         load_args "$out"
+        lock_folder
         allocators=$(recorded_rows)
         rebuild_results "$out"
         finish ;;

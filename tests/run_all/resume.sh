@@ -59,6 +59,12 @@ rc=0
 [ "$rc" -eq 1 ] || fail "--resume with a matrix option accepted"
 [ "$(wc -l < "$tmp/calls")" -eq 4 ] || fail "a refused --resume ran something"
 
+# Not while another run_all.sh holds the folder (here: this test holds its lock).
+rc=0
+( flock 9; ./run_all.sh --resume "$o" --no-plots > /dev/null 2> "$tmp/err" ) 9> "$o/.lock" || rc=$?
+{ [ "$rc" -eq 1 ] && grep -q "another run_all.sh is writing" "$tmp/err"; } || fail "--resume of a folder in use: exit status $rc, $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/calls")" -eq 4 ] || fail "a refused --resume ran something"
+
 # Resume (no ALLOCMARK_BIN now: the drivers folder is recorded in the folder too).
 rc=0
 ./run_all.sh --resume "$o" --no-plots > /dev/null 2> "$tmp/stderr2" || rc=$?

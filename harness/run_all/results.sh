@@ -14,10 +14,6 @@ spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
     printf "%.10g,%.10g,%.10g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
 median_of() { spread_stats | cut -d, -f1; }
-# median, minimum, spread ((max-min)/median) and CV of numbers on stdin, for the table
-stats() { spread_stats | awk -F, '{ if ($1 == "") print "nan nan nan nan"; else printf "%s %s %g %s\n", $1, $2, ($1 > 0) ? ($3 - $2) / $1 : 0, $4 }'; }
-# RSS after the last idle marker of each record (the "rss_bytes" of the last entry of "idle"), if any.
-idle_rss() { grep -o '"idle":\[[^]]*\]' "$1" 2>/dev/null | awk '{ n = split($0, e, "\"rss_bytes\":"); if (n > 1) { v = e[n]; sub(/[^0-9].*/, "", v); print v } }'; }
 # json_str S: S as a JSON string (backslashes and quotes escaped, line breaks dropped), in
 # bash alone: it runs several times per cell
 json_str() {

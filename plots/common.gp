@@ -26,6 +26,12 @@ do for [e=-6:12] {
     tics125 = tics125 . sprintf("%s%g, %g, %g", (e > -6) ? ", " : "", 10.0**e, 2 * 10.0**e, 5 * 10.0**e)
     tics_dense = tics_dense . sprintf("%s%g, %g, %g, %g, %g, %g", (e > -6) ? ", " : "", 10.0**e, 1.5 * 10.0**e, 2 * 10.0**e, 3 * 10.0**e, 5 * 10.0**e, 7 * 10.0**e)
 }
+# time_tics(ax): `eval time_tics("y")` labels a log axis of nanoseconds at 1, 2, 5 x
+# powers of ten in ns, us, ms or s (10 ns ... 20 ms rather than 1e+07).
+ns_label(v) = (v < 1e3) ? sprintf("%g ns", v) : (v < 1e6) ? sprintf("%g us", v / 1e3) : (v < 1e9) ? sprintf("%g ms", v / 1e6) : sprintf("%g s", v / 1e9)
+tics_ns = ""
+do for [e=0:11] { do for [m in "1 2 5"] { v = m * 10.0**e; tics_ns = tics_ns . sprintf("%s\"%s\" %.0f", (tics_ns eq "") ? "" : ", ", ns_label(v), v) } }
+time_tics(ax) = sprintf("set %stics (%s); set m%stics 10", ax, tics_ns, ax)
 set datafile separator "\t"
 set border 3 lc rgb "#444444"
 set tics nomirror

@@ -2,16 +2,16 @@
 # line per allocator through p50, p90, p99, p99.9 and max (log y). plots.sh's
 # latency_data writes `datafile`: per kind of `kinds` (calls per kind in `counts`), per
 # allocator a block "x ns" (x = 1..5), each value the median over the rounds.
-top = "Latency per call: " . workload . " (ns, log scale; each percentile the median over the rounds of a --latency run)" . \
+top = "Latency per call: " . workload . " (log scale; each percentile the median over the rounds of a --latency run)" . \
     "\ntimer overhead subtracted; values are quantised to the timer resolution (latency.timer.resolution_ns in raw/)" . \
     (has_zero ? "\na 0 (below the resolution) has no place on a log axis and is left out" : "") . "\n" . subtitle
 set logscale y
 set yrange [ymin:ymax]
-eval log_tics("y", ymin, ymax)
+eval time_tics("y")
 set xrange [0.7:5.3]
 set xtics ("p50" 1, "p90" 2, "p99" 3, "p99.9" 4, "max" 5)
 set grid xtics ytics lc rgb "#e0e0e0"
-set ylabel "ns per call"
+set ylabel "time per call (log scale)"
 set bmargin 6
 do for [fmt in formats] {
     eval term_cmd(fmt)

@@ -268,7 +268,7 @@ latency_cell() {
               n[k]++
               for (p = 1; p <= np; p++) { x = num(o, pct[p]); if (x == "") { print "plots.sh: " f ":" NR ": latency." kind[k] " has no " pct[p] > "/dev/stderr"; exit 1 }; v[k, p, n[k]] = x }
           } }
-        END { for (k = 1; k <= nk; k++) if (n[k]) { printf "%s", kind[k]; for (p = 1; p <= np; p++) printf "\t%g", median(k, p); printf "\n" } }' "$1"
+        END { for (k = 1; k <= nk; k++) if (n[k]) { printf "%s", kind[k]; printf "\t%.0f", median(k, 1); for (p = 2; p <= np; p++) printf "\t%g", median(k, p); printf "\n" } }' "$1"
 }
 # latency_data W P: P.dat (per present op kind, per allocator a block "x ns" for x = 1..5:
 # p50 p90 p99 p99.9 max; 0 or missing = NaN) and P.vars; 1 if W has no latency figures.

@@ -201,7 +201,13 @@ def workload_verdict(res, workload):
              f"time, and is inside every row's ns/op")
         if share is not None and share > 0.3:
             s += ": differences between allocators are diluted by it"
-        out.append(s + ".")
+        s += "."
+        if share is not None and 0.1 <= share < 1 and len(ranked) > 1:
+            best, nxt = ranked[0], ranked[1]
+            s += (f" Net of it, {F.name(best.allocator)} takes {F.less(_ns(best) - _ns(dry), _ns(nxt) - _ns(dry))} "
+                  f"time per op than {F.name(nxt.allocator)} ({F.ns(_ns(best) - _ns(dry))} vs "
+                  f"{F.ns(_ns(nxt) - _ns(dry))} ns/op).")
+        out.append(s)
     return out
 
 

@@ -62,6 +62,7 @@ void slab_config_default(struct slab_config *c)
     c->magazine_max_bytes = 16 << 10; /* why: allocators/slab/README.md, "Magazines bounded in bytes" */
     c->reserve = (size_t)64 << 30;
     c->large_cache = (size_t)64 << 20; /* why 64 MiB: allocators/slab/README.md, "Large objects" */
+    c->large_cache_share = 50;         /* why 50%: the same section */
 }
 
 /* "123", "64K", "1M", "2G". */
@@ -172,11 +173,13 @@ int slab_config_parse(struct slab_config *c, const char *opts, char *err, size_t
             ok = parse_size(v, vl, &c->reserve) == 0;
         else if (KEY("large_cache"))
             ok = parse_size(v, vl, &c->large_cache) == 0;
+        else if (KEY("large_cache_share"))
+            ok = parse_size(v, vl, &sz) == 0 && (c->large_cache_share = (unsigned)sz) == sz;
         else {
             set_err(err, errlen, p, kl,
                     "unknown key (classes, classes_per_doubling, max_class, prealloc, prealloc_hugepage, overflow, "
                     "hard_limit, idle_ms, tick_thread, thread_cache, magazine, magazine_max_bytes, depot, reserve, "
-                    "large_cache)",
+                    "large_cache, large_cache_share)",
                     NULL, 0);
             return -1;
         }
@@ -234,6 +237,8 @@ int slab_config_check(const struct slab_config *c, char *err, size_t errlen)
         return -1;
     if (c->magazine == 0 || c->magazine > SLAB_MAX_MAGAZINE)
         FAIL("magazine", "must be 1..1024");
+    if (c->large_cache_share > 1000)
+        FAIL("large_cache_share", "must be 0 (no proportional bound) .. 1000 percent");
     if (c->depot > SLAB_MAX_DEPOT)
         FAIL("depot", "must be 0 (none) .. 256 full magazines per class");
     if (c->reserve < SLAB_SIZE || c->prealloc > c->reserve)

@@ -15,8 +15,12 @@
  * the spacing of jemalloc's large classes (4 per doubling), bounded waste
  * for many more hits on sizes that vary a little (a buffer grown by steps).
  *
- * Bounds and release. At most cfg.large_cache bytes: a free that would pass
- * it evicts the oldest (at most LC_EVICT), else unmaps its own mapping.
+ * Bounds and release. At most cfg.large_cache bytes, and at most
+ * cfg.large_cache_share percent of the pool's other memory (committed slabs
+ * and live large blocks) but never below LC_MIN: a program with a small heap
+ * (sqlite3: 4 MiB live) should not carry tens of MiB of cached blocks, one
+ * with a big heap (gcc, python3) keeps the reuse. A free that would pass the
+ * bound evicts the oldest (at most LC_EVICT), else unmaps its own mapping.
  * Mappings cached for idle_ms go back to the OS: the tick thread unmaps
  * them all, each large free a few (LC_PACED), slab_trim every one, and a
  * charge against hard_limit that would fail drops them all first. Every
@@ -29,6 +33,8 @@
 #define LC_SCAN 8   /* entries looked at per bucket */
 #define LC_EVICT 4  /* oldest entries a free may evict to make room */
 #define LC_PACED 2  /* expired entries a free unmaps */
+#define LC_MIN ((size_t)4 << 20) /* the proportional bound's floor: gcc's and sqlite3's misses
+                                  * are as few with 4 MiB as with 64 (README, "Large objects") */
 
 struct large_cached {
     struct large_cached *bnext, *bprev; /* bucket list, newest first */
@@ -127,10 +133,27 @@ static void unmap_chain(struct slab_pool *p, struct large_cached *e)
         _slab_region_uncharge(p, bytes);
 }
 
+/* The cache's bound now: large_cache, and large_cache_share of the pool's
+ * other memory (LC_MIN at least). Large lock held (large.bytes); the
+ * region's committed count is peeked without its lock. */
+static size_t cache_bound(const struct slab_pool *p)
+{
+    size_t cap = p->cfg.large_cache;
+    if (p->cfg.large_cache_share) {
+        size_t slabs = __atomic_load_n(&p->region.committed, __ATOMIC_RELAXED) << SLAB_SHIFT;
+        size_t share = (slabs + p->large.bytes) / 100 * p->cfg.large_cache_share;
+        if (share < LC_MIN)
+            share = LC_MIN;
+        if (share < cap)
+            cap = share;
+    }
+    return cap;
+}
+
 int _slab_large_cache_put(struct slab_pool *p, void *map, size_t len, struct large_cached **drop)
 {
     struct slab_large_cache *c = &p->large.cache;
-    size_t cap = p->cfg.large_cache;
+    size_t cap = cache_bound(p);
     uint64_t now = slab_os_now_ms();
     /* Paced idle release: a few of the oldest that have waited idle_ms. */
     if (c->count)
@@ -138,13 +161,17 @@ int _slab_large_cache_put(struct slab_pool *p, void *map, size_t len, struct lar
     if (cap == 0 || p->cfg.idle_ms == 0 || len > cap)
         return 0;
     if (c->bytes + len > cap) {
-        /* Room by evicting a few of the oldest, or not at all. */
-        size_t room = cap - c->bytes, n = 0;
-        for (struct large_cached *e = c->oldest; e && n < LC_EVICT && room < len; e = e->aprev, n++)
-            room += e->len;
-        if (room < len)
+        /* Room by evicting a few of the oldest, or not at all. (The
+         * proportional bound can shrink below what is cached: need counts
+         * the excess too.) */
+        size_t need = c->bytes + len - cap, freed = 0, n = 0;
+        for (struct large_cached *e = c->oldest; e && n < LC_EVICT && freed < need; e = e->aprev, n++)
+            freed += e->len;
+        if (freed < need && c->bytes <= cap)
             return 0;
-        detach_oldest(p, now, LC_EVICT, 0, len - (cap - c->bytes), drop);
+        detach_oldest(p, now, LC_EVICT, 0, need, drop); /* over the bound: shrink towards it anyway */
+        if (freed < need)
+            return 0;
     }
     struct large_cached *e = map;
     e->len = len;

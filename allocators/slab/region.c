@@ -111,7 +111,7 @@ retry:
             list_remove(&r->released, NULL, d);
         }
         if (d)
-            r->committed++;
+            __atomic_store_n(&r->committed, r->committed + 1, __ATOMIC_RELAXED); /* peeked by large_cache.c */
     }
     pthread_mutex_unlock(&r->lock);
     /* At the hard limit, cached large mappings are the first to go (their
@@ -168,7 +168,7 @@ size_t _slab_region_release(struct slab_pool *p, uint64_t now_ms, size_t max_sla
         slab_os_release(r->base + (idx << SLAB_SHIFT), SLAB_SIZE);
         d->state = SLAB_RELEASED;
         list_push(&r->released, NULL, d);
-        r->committed--;
+        __atomic_store_n(&r->committed, r->committed - 1, __ATOMIC_RELAXED);
         r->released_bytes += SLAB_SIZE;
         released++;
         d = older;

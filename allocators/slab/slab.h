@@ -77,6 +77,10 @@ struct slab_config {
                                     * first when a charge would fail); unmapped after idle_ms
                                     * (idle_ms=0: not cached), by slab_trim, and oldest first past
                                     * the bound. */
+    unsigned large_cache_share;    /* and at most this percentage of the pool's other memory (slab
+                                    * bytes committed + live large blocks), but never less than
+                                    * 4 MiB: a small heap does not carry 64 MiB of cached blocks;
+                                    * 0 = only the large_cache bound; default 50 (0..1000) */
 };
 
 /* Default-initialise every field. */

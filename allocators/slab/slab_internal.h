@@ -131,7 +131,8 @@ struct slab_region {
     size_t limit_slabs;       /* committed slabs allowed (prealloc when overflow is off) */
     size_t limit_bytes;       /* hard_limit over slabs and large blocks together; SIZE_MAX: none */
     size_t large_bytes;       /* mapped bytes of live large blocks */
-    size_t committed;         /* slabs in use by classes or empty-but-resident */
+    size_t committed;         /* slabs in use by classes or empty-but-resident (stored
+                               * atomically under the lock: large_cache.c peeks at it) */
     struct slab_desc *empty_floor; /* empty pre-allocated slabs: never released */
     struct slab_desc *empty;  /* empty slabs past the floor, newest first */
     struct slab_desc *empty_tail;

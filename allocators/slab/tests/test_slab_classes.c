@@ -325,11 +325,14 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.magazine_max_bytes, 16 * KiB);
     assert_int_equal(c.depot, 8);
     assert_int_equal(c.reserve, (size_t)64 << 30);
+    assert_int_equal(c.large_cache, 64 * MiB);
+    assert_int_equal(c.large_cache_share, 50);
 
     assert_int_equal(slab_config_parse(&c,
                                        "classes=16:32:1K:2k,classes_per_doubling=4,max_class=8K,prealloc=3M,"
                                        "prealloc_hugepage=1,overflow=0,hard_limit=2G,idle_ms=-1,tick_thread=1,"
-                                       "thread_cache=0,magazine=8,magazine_max_bytes=16K,depot=16,reserve=4g",
+                                       "thread_cache=0,magazine=8,magazine_max_bytes=16K,depot=16,reserve=4g,"
+                                       "large_cache=8M,large_cache_share=25",
                                        err, sizeof err),
                      0);
     assert_int_equal(c.n_classes, 4);
@@ -350,6 +353,8 @@ static void test_parse_every_key(void **state)
     assert_int_equal(c.magazine_max_bytes, 16 * KiB);
     assert_int_equal(c.depot, 16);
     assert_int_equal(c.reserve, (size_t)4 << 30);
+    assert_int_equal(c.large_cache, 8 * MiB);
+    assert_int_equal(c.large_cache_share, 25);
 
     /* suffixes, both cases, and plain numbers; a later key wins */
     const struct {
@@ -486,6 +491,8 @@ static void test_parse_refused(void **state)
         { "magazine=-2", "'magazine'" },
         { "depot=-1", "'depot'" },
         { "depot=4294967296", "'depot'" },
+        { "large_cache_share=4294967296", "'large_cache_share'" },
+        { "magazine_max_bytes=x", "'magazine_max_bytes'" },
         { "classes_per_doubling=4294967297", "'classes_per_doubling'" },
         { "overflow=2", "'overflow'" },
         { "overflow=yes", "'overflow'" },
@@ -541,6 +548,7 @@ static void test_create_refused(void **state)
         "magazine=0",                 /* magazine 0 */
         "magazine=1025",              /* above the largest magazine */
         "depot=257",                  /* above the deepest depot */
+        "large_cache_share=1001",     /* above 1000% */
         "prealloc=2M,hard_limit=1M",  /* hard_limit < prealloc */
         "prealloc=1M,hard_limit=960K",
         "overflow=0",                 /* overflow=0 without prealloc */

@@ -854,13 +854,41 @@ static void test_large_cache_bound(void **state)
     slab_destroy(p);
 }
 
+/* large_cache_share (default 50%): on a small heap the cache keeps 4 MiB at
+ * most, not large_cache's 64; beside 40 MiB of slabs it keeps half of that;
+ * with the share off, large_cache alone bounds it. */
+static void test_large_cache_share(void **state)
+{
+    (void)state;
+    const size_t map = MiB + 4096; /* a 1 MiB block's mapping: header page included */
+    for (unsigned k = 0; k < 3; k++) {
+        struct slab_pool *p = pool_from(k == 2 ? "large_cache_share=0,idle_ms=-1" : "idle_ms=-1");
+        size_t n = k == 1 ? fill(p, 40 * MiB, 1024, 1024, 3) : 0; /* the other memory: 40 MiB of slabs */
+        void *big[16];
+        for (unsigned i = 0; i < 16; i++)
+            assert_non_null(big[i] = slab_alloc(p, MiB));
+        for (unsigned i = 0; i < 16; i++)
+            slab_free(p, big[i]);
+        struct slab_stats s;
+        slab_stats(p, &s);
+        print_message("share %s, %zu MiB of slabs: 16 blocks of 1 MiB freed, %zu cached (%zu KiB)\n",
+                      k == 2 ? "off" : "50%", s.committed >> 20, s.large_cached_count, s.large_cached_bytes >> 10);
+        if (k == 0) /* floor 4 MiB */
+            assert_in_range(s.large_cached_bytes, 3 * map, 4 * MiB);
+        else /* half of 40+ MiB, or the 64 MiB bound: all 16 */
+            assert_int_equal(s.large_cached_bytes, 16 * map);
+        free_all(p, n);
+        slab_destroy(p);
+    }
+}
+
 /* slab_trim unmaps every cached mapping: RSS drops. */
 static void test_large_cache_trim(void **state)
 {
     (void)state;
     size_t vm_before = vm_size();
     size_t base = rss_private();
-    struct slab_pool *p = pool_from("idle_ms=-1");
+    struct slab_pool *p = pool_from("large_cache_share=0,idle_ms=-1"); /* 16 MiB cached on a small heap */
     for (size_t i = 0; i < 16; i++) {
         blocks[i] = slab_alloc(p, 1 * MiB);
         assert_non_null(blocks[i]);
@@ -893,7 +921,7 @@ static void test_large_cache_idle(void **state)
     (void)state;
     const uint64_t idle = 200;
     size_t base = rss_private();
-    struct slab_pool *p = pool_from("idle_ms=200,tick_thread=1");
+    struct slab_pool *p = pool_from("large_cache_share=0,idle_ms=200,tick_thread=1");
     for (size_t i = 0; i < 16; i++) {
         blocks[i] = slab_alloc(p, 1 * MiB);
         assert_non_null(blocks[i]);
@@ -990,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_large_cache_reuse),
         cmocka_unit_test(test_large_cache_off),
         cmocka_unit_test(test_large_cache_bound),
+        cmocka_unit_test(test_large_cache_share),
         cmocka_unit_test(test_large_cache_trim),
         cmocka_unit_test(test_large_cache_idle),
         cmocka_unit_test(test_large_cache_hard_limit),

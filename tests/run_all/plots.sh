@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/run_all/plots.sh BUILD_DIR - plots/plots.sh on real results folders: a quick
 # run (every chart as a valid PNG and SVG), the same folder damaged (a FAILED cell, a
-# workload without glibc, names with dots, dashes and plus signs), a --latency run
+# workload without glibc, names with dots, dashes and plus signs, a --profile run's
+# row names), a --latency run
 # (latency charts), and bad input (refused naming the file, nothing half-written).
 set -euo pipefail
 B=${1:-build}
@@ -125,7 +126,9 @@ lat=$work/latency
     { tail -20 "$work/run.out" >&2; fail "run_all.sh --quick --latency"; }
 plots "$lat"
 check_charts "$lat" time rss frag tradeoff tradeoff-workloads timeline-handwritten.trace latency-handwritten.trace
-for s in 'malloc (10 calls)' 'free (12 calls)' 'p99.9'; do
+# each panel's title gives the calls of its kind as the raw record counts them
+calls() { grep -o '"latency":{.*' "$lat/raw/handwritten.trace.glibc.jsonl" | grep -o "\"$1\":{\"count\":[0-9]*" | head -1 | sed 's/.*://'; }
+for s in "malloc ($(calls malloc) calls)" "free ($(calls free) calls)" 'p99.9'; do
     grep -qF "$s" "$lat/plots/latency-handwritten.trace.svg" || fail "latency-handwritten.trace.svg has no \"$s\""
 done
 

@@ -2,8 +2,8 @@
 # tests/run_all/plots.sh BUILD_DIR - plots/plots.sh on real results folders: a quick
 # run (every chart as a valid PNG and SVG), the same folder damaged (a FAILED cell, a
 # workload without glibc, names with dots, dashes and plus signs, a --profile run's
-# row names), a --latency run
-# (latency charts), and bad input (refused naming the file, nothing half-written).
+# row names), a --latency run (latency charts), and bad input (refused naming the
+# file, nothing half-written).
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/../.."

@@ -84,7 +84,8 @@ gp_str() { printf "'%s'" "${1//\'/\'\'}"; }
 subtitle="$dir"
 if [ -r "$dir/machine.json" ]; then
     mj() { grep -o "\"$1\":\"\{0,1\}[^\",}]*" "$dir/machine.json" | head -1 | sed 's/^"[^"]*":"\{0,1\}//'; }
-    subtitle="$(basename "$(cd "$dir" && pwd)"): $(mj rounds) round(s), scale $(mj scale), seed $(mj seed), $(mj cpu) x $(mj cores) cores, git $(mj git)"
+    profile=$(mj profile); [ "$profile" != null ] || profile=""
+    subtitle="$(basename "$(cd "$dir" && pwd -P)"): $(mj rounds) round(s), scale $(mj scale), seed $(mj seed)${profile:+, profile $profile}, $(mj cpu) x $(mj cores) cores, git $(mj git)"
 fi
 allocs_words=$(paste -sd' ' "$tmp/allocs")
 nalloc=$(wc -l < "$tmp/allocs")

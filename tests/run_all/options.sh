@@ -114,7 +114,7 @@ ALLOCMARK_BIN=$tmp/bin ./run_all.sh "${quick[@]}" -a dry,glibc,slab --profile te
 p=$tmp/p
 # Progress, stderr not a terminal: plain lines, one per run, an ETA but on the last.
 ! grep -q $'\r' "$tmp/err" || fail "progress: carriage returns in a log that is not a terminal"
-grep -Eq '^\[1/3\] round 1 [a-z+]+ handwritten.trace [0-9]+\.[0-9] s ok  ETA [0-9]+s$' "$tmp/err" || fail "progress: no '[1/3] round 1 ROW WORKLOAD S s ok  ETA Ns' line"
+grep -Eq '^\[1/3\] round 1 [a-z+]+ handwritten.trace [0-9]+\.[0-9] s ok  ETA [0-9][0-9hms]*$' "$tmp/err" || fail "progress: no '[1/3] round 1 ROW WORKLOAD S s ok  ETA Ns' line"
 grep -Eq '^\[3/3\] round 1 [a-z+]+ handwritten.trace [0-9]+\.[0-9] s ok$' "$tmp/err" || fail "progress: no last line, or one with an ETA"
 [ "$(cut -d, -f2 "$p/summary.csv" | tail -n +2 | tr '\n' ' ')" = "dry glibc+testprof slab+testprof " ] || fail "--profile: rows are not dry, ALLOC+testprof"
 grep -q '^handwritten.trace,glibc+testprof,1,.*,1.0000,1.0000,0,[01]$' "$p/summary.csv" || fail "--profile: ratios not relative to glibc+testprof"

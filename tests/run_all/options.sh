@@ -76,6 +76,15 @@ refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
 ./run_all.sh "${quick[@]}" -a glibc -o "$mine" > /dev/null 2>&1 || fail "-o $mine failed"
 [ "$(readlink results/latest)" = "${mine#results/}" ] || fail "-o under results/: results/latest is not $mine"
 
+# --latency: the driver's --histogram (when its --help has it) per run, into histograms/.
+./run_all.sh "${quick[@]}" -a glibc --latency -o "$tmp/lat" > /dev/null 2>&1 || fail "--latency run failed"
+if "$B/bin/allocmark-glibc" --help | grep -q -- --histogram; then
+    h=$tmp/lat/histograms/handwritten.trace.glibc.r1.csv
+    { [ -s "$h" ] && head -n 1 "$h" | grep -q '^kind,lo_ns,hi_ns,count$'; } || fail "--latency: no histogram $h"
+fi
+grep -q '"mode":"latency"' "$tmp/lat/raw/handwritten.trace.glibc.jsonl" || fail "--latency: the run was not a latency run"
+grep -qx -- --latency "$tmp/lat/args" || fail "--latency: not in args"
+
 # Charts that fail (a make whose `plots` target fails): the summary files are written
 # all the same, the failure is on stderr and in errors.log, the exit status is 1.
 if [ -f plots/plots.sh ] && [ -f plots/report.py ]; then

@@ -99,7 +99,7 @@ def relative_time(res):
         for i, a in enumerate(allocs):
             c = res.cell(wl, a)
             if not c.ok or not base:
-                ax.text(x + offs[i], 0.02, "FAILED" if c.failed else "n/a", rotation=90, fontsize=7,
+                ax.text(x + offs[i], 0.02, f"{a}: {'FAILED' if c.failed else 'n/a'}", rotation=90, fontsize=7,
                         ha="center", va="bottom", color="#b00020" if c.failed else "#777",
                         transform=ax.get_xaxis_transform())
                 continue
@@ -112,10 +112,16 @@ def relative_time(res):
             ax.errorbar(x + offs[i], med, yerr=[[max(med - lo, 0)], [max(hi - med, 0)]], fmt="none",
                         ecolor="black", elinewidth=0.8, capsize=2)
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
+    ax.set_xlim(-0.5, len(res.workloads) - 0.5)   # room for the FAILED marks of the outer bars
+    if all(lab.endswith(" *") for lab in labels if lab):   # no reference row anywhere
+        labels = [lab[:-2] if lab.endswith(" *") else lab for lab in labels]
+        base_name = "each workload's fastest"
+    else:
+        base_name = res.reference
     ax.set_xticks(range(len(res.workloads)))
     ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
-    ax.set_ylabel(f"ns/op relative to {res.reference}")
-    ax.set_title(f"Time per op relative to {res.reference} (median; whiskers: min\u2013max over rounds)")
+    ax.set_ylabel(f"ns/op relative to {base_name}")
+    ax.set_title(f"Time per op relative to {base_name} (median; whiskers: min\u2013max over rounds)")
     if not labelled:   # every cell failed: nothing to compare
         plt.close(fig)
         return None
@@ -123,7 +129,7 @@ def relative_time(res):
     ax.grid(axis="y", alpha=0.3)
     caption = ("Lower is faster. Hatched bars: CV over 5% (noisy). The harness baseline (dry) is left out: "
                "its ns/op is in the tables.")
-    if no_ref:
+    if no_ref and base_name == res.reference:
         caption += f" * no {res.reference} figure for this workload: relative to its fastest allocator instead."
     return Chart("Relative time per workload", caption, _png(fig))
 

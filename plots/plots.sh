@@ -13,6 +13,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../harness/run_all/results.sh"
 
 die() { echo "$me: $*" >&2; exit 1; }
+# set -e stops at a failing command silently: name the line instead.
+trap 'echo "$me: line $LINENO: unexpected failure (status $?)" >&2' ERR
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then die "usage: plots/plots.sh RESULTS_DIR (a results/<run-id>/ folder)"; fi
 dir=${1%/}
 [ -d "$dir" ] || die "$dir: no such folder"
@@ -83,9 +85,14 @@ gp_str() { printf "'%s'" "${1//\'/\'\'}"; }
 # The run's description under every title, from machine.json (optional).
 subtitle="$dir"
 if [ -r "$dir/machine.json" ]; then
-    mj() { grep -o "\"$1\":\"\{0,1\}[^\",}]*" "$dir/machine.json" | head -1 | sed 's/^"[^"]*":"\{0,1\}//'; }
+    # mj KEY: a scalar of machine.json ("" if absent: older folders lack newer keys)
+    mj() { { grep -o "\"$1\":\"\{0,1\}[^\",}]*" "$dir/machine.json" || true; } | head -1 | sed 's/^"[^"]*":"\{0,1\}//'; }
     profile=$(mj profile); [ "$profile" != null ] || profile=""
     subtitle="$(basename "$(cd "$dir" && pwd -P)"): $(mj rounds) round(s), scale $(mj scale), seed $(mj seed)${profile:+, profile $profile}, $(mj cpu) x $(mj cores) cores, git $(mj git)"
+fi
+# ns/op of a --latency run includes the timers and their fences: say so on every chart.
+if grep -qs '"mode":"latency"' "$dir"/raw/*.jsonl; then
+    subtitle="$subtitle; a --latency run: its ns/op includes the per-call timers (compare throughput only between runs without --latency)"
 fi
 allocs_words=$(paste -sd' ' "$tmp/allocs")
 nalloc=$(wc -l < "$tmp/allocs")

@@ -3,7 +3,7 @@
 Everything the report shows comes through load_results(); a file that is present but
 malformed raises InputError naming the file (and line), so report.py can exit non-zero
 with one clear message instead of a traceback. Optional parts (machine.json, raw/,
-timelines/, errors.log) may be absent: the report says so instead of failing.
+timelines/, histograms/, errors.log) may be absent: the report says so instead of failing.
 """
 
 import collections

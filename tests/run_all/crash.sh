@@ -87,4 +87,14 @@ rc=0
 ./run_all.sh --summarize "$o" --no-plots > /dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "--summarize of a folder with failures: exit status $rc"
 cmp -s "$o/runs.jsonl" "$tmp/runs.before" || fail "--summarize changed runs.jsonl"
+# A cell that fails in one round of two: its numbers from the other, flagged FAILED 1/2.
+printf '%s\n' '#!/bin/bash' 'case "$*" in *.r2.csv*) echo "flaky: round 2" >&2; kill -ABRT $$ ;; esac' \
+    "exec $PWD/$B/bin/allocmark-glibc \"\$@\"" > "$bin/allocmark-flaky"
+chmod +x "$bin/allocmark-flaky"
+rc=0
+ALLOCMARK_BIN=$bin ./run_all.sh --quick -r 2 --seed 3 --no-plots -a glibc,flaky -w handwritten -o "$tmp/flaky" > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "a run with one failed round: exit status $rc"
+grep -q '^handwritten.trace *flaky .*x  .*FAILED 1/2$' "$tmp/flaky/summary.txt" || fail "flaky: not 'FAILED 1/2' with its numbers: $(cat "$tmp/flaky/summary.txt")"
+grep -q '^handwritten.trace,flaky,1,.*,1,[01]$' "$tmp/flaky/summary.csv" || fail "flaky: summary.csv not 1 run, 1 failed"
+grep -q '^=== round 2, flaky, handwritten.trace: FAILED: killed by SIGABRT (exit status 134)' "$tmp/flaky/errors.log" || fail "flaky: errors.log"
 echo "crash.sh: ok ($cells cells, failures recorded, the rest complete)"

@@ -161,7 +161,8 @@ cell_table() {
             close(f)
             med[c] = median(c, "ns")
             w = wname[c]
-            if (wrow[c] != "dry" && med[c] != "" && (!(w in best) || med[c] + 0 < bestm[w] + 0 || (med[c] + 0 == bestm[w] + 0 && wrow[c] < best[w]))) {
+            # the winner: the lowest median ns/op of a row that is not dry and had no failed run
+            if (wrow[c] != "dry" && med[c] != "" && ran[c] <= runs[c] && (!(w in best) || med[c] + 0 < bestm[w] + 0 || (med[c] + 0 == bestm[w] + 0 && wrow[c] < best[w]))) {
                 best[w] = wrow[c]; bestm[w] = med[c]
             }
         }
@@ -242,7 +243,7 @@ summarize() {
     echo
     echo "median of $rounds_done interleaved rounds ($(grep -m1 '^seed' "$dir/machine.txt")); x_glibc = relative to ${base:-glibc (not in this run)}."
     echo "spread = (max-min)/median of ns/op; cv = standard deviation/mean of ns/op."
-    echo "flags: * = the winner of the workload (lowest median ns/op, dry excluded);"
+    echo "flags: * = the winner of the workload (lowest median ns/op; dry and rows with failed runs excluded);"
     echo "  NOISY = cv over 5%, WIDE = spread over 25%: the machine was noisy, rerun before trusting that row;"
     echo "  FAILED k/n = k of the row's n runs crashed, failed or hit the time limit (errors.log says how)."
     echo "dry = the replay without allocator calls: the harness's own share of every ns/op."

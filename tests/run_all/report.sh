@@ -152,3 +152,27 @@ if "$PY" "$REPORT" "$d5" 2> "$tmp/err"; then fail "report.py accepted a word in 
 grep -q "$d5/summary.csv:2" "$tmp/err" || fail "the error does not name summary.csv:2: $(cat "$tmp/err")"
 [ ! -e "$d5/report.html" ] || fail "report.html written for bad input"
 echo "ok: bad input refused with the file named: $(cat "$tmp/err")"
+
+# 6. First-touch: an allocator that is fastest in a phase while taking far fewer page
+# faults than the others (its memory was faulted in earlier) gets a caution by name;
+# one that is fastest with as many faults does not.
+d6=$tmp/prefault
+mkdir -p "$d6/raw"
+{
+    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv"
+    echo "w.wl,glibc,1,100,100,100,0"
+    echo "w.wl,pre,1,60,60,60,0"
+    echo "w.wl,fair,1,80,80,80,0"
+} > "$d6/summary.csv"
+phase_record() { # NS_WARMUP FAULTS_WARMUP NS_STEADY FAULTS_STEADY
+    printf '{"init_ns":1000,"init_minor_faults":%s,"phases":[{"name":"warmup","ops":1000,"ns_per_op":%s,"minor_faults":%s},{"name":"steady","ops":9000,"ns_per_op":%s,"minor_faults":%s}]}\n' \
+        "$(($2 < 100 ? 5000 : 10))" "$1" "$2" "$3" "$4"
+}
+phase_record 900 5000 50 10 > "$d6/raw/w.wl.glibc.jsonl"
+phase_record 300 20 40 10 > "$d6/raw/w.wl.pre.jsonl"      # fastest in warmup on 20 faults
+phase_record 700 5100 30 12 > "$d6/raw/w.wl.fair.jsonl"   # fastest in steady, same faults
+"$PY" "$REPORT" "$d6" > /dev/null || fail "report.py on the first-touch folder"
+section w-wl "$d6/report.html" | grep -q "Caution: in warmup, <b>pre</b> took 20 page faults against the others' median 5,100 (its init: 5,000 faults)" ||
+    fail "no first-touch caution for pre: $(section w-wl "$d6/report.html" | grep -o 'Fastest by phase[^<]*')"
+section w-wl "$d6/report.html" | grep -q "in steady, <b>fair</b>" && fail "a first-touch caution for fair, which faulted like the others"
+echo "ok: first-touch caution names the allocator that faulted its memory in at init"

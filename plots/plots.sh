@@ -1,6 +1,6 @@
 #!/bin/bash
 # plots.sh DIR - the gnuplot charts of a results folder, into DIR/plots/ as PNG and SVG:
-# time, rss, frag, tradeoff, timeline-<workload> and (with --latency data)
+# time, rss, frag, tradeoff, tradeoff-workloads, timeline-<workload> and (with --latency data)
 # latency-<workload>. Reads the folder alone (summary.csv, raw/*.jsonl, timelines/,
 # machine.json); plots/README.md describes every chart. awk turns the folder into small
 # tab-separated data files in a temp folder, plots/*.gp draws them; every chart is

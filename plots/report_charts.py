@@ -261,6 +261,7 @@ def phase_chart(res, workload):
     cells, names, per = D.workload_phases(res, workload)
     if not names:
         return None
+    names = names[:D.MAX_PHASES_SHOWN]
     col = colours(res.allocators)
     allocs = [c.allocator for c in cells]
     w, offs = _group_offsets(len(allocs))

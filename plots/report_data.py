@@ -18,6 +18,7 @@ NOISY_CV = 0.05          # a cell whose ns/op CV is above this is flagged noisy
 FULL_ROUNDS = 5          # fewer rounds than this (or scale < 1) is a smoke run
 DRY = "dry"              # the harness alone: a baseline row, not an allocator
 REFERENCE = "glibc"      # ratios are to this row (or glibc+PROFILE in a profile run)
+MAX_PHASES_SHOWN = 40    # a trace with more phase markers: the first ones in the table and chart
 
 REQUIRED_COLUMNS = ("workload", "allocator", "ns_per_op_median")
 NUMERIC_COLUMNS = (

@@ -103,6 +103,8 @@ def phase_table(res, workload):
     cells, names, per = D.workload_phases(res, workload)
     if not names:
         return ""
+    more = len(names) - D.MAX_PHASES_SHOWN
+    names = names[:D.MAX_PHASES_SHOWN]
     head = ("<tr><th rowspan=2>phase</th><th rowspan=2>ops</th>" +
             "".join(f"<th colspan=2>{F.esc(c.allocator)}</th>" for c in cells) + "</tr><tr>" +
             "<th>ns/op</th><th>faults</th>" * len(cells) + "</tr>")
@@ -123,7 +125,8 @@ def phase_table(res, workload):
             r += (f'<td class="{"fast" if fast else ""}">{F.ns(t)}</td>'
                   f"<td>{F.count(p.minor_faults if p else None)}</td>")
         rows.append(r + "</tr>")
-    return "<div class=scroll><table>" + head + "\n".join(rows) + "</table></div>"
+    note = f"<p class=sub>The first {len(names)} phases of {len(names) + more}.</p>" if more > 0 else ""
+    return "<div class=scroll><table>" + head + "\n".join(rows) + "</table></div>" + note
 
 
 def across_table(res):

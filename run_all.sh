@@ -531,6 +531,7 @@ case $mode in
     run|jobs)
         [ -n "$seed" ] || seed=$(date +%s)
         check_matrix_opts
+        [ "$mode" != jobs ] || [ -d "$(dirname "$(abs "$mode_arg")")" ] || die "--jobs $mode_arg: no folder $(dirname "$(abs "$mode_arg")")"
         make -s -j2 all >&2
         resolve_rows
         resolve_traces

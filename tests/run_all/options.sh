@@ -48,6 +48,7 @@ refuse "--trace: no file '/nonexistent.trace'" --trace /nonexistent.trace
 refuse "--cell needs DIR ROUND ROW WORKLOAD" --cell "$tmp"
 refuse "--resume: $tmp is not a results folder" --resume "$tmp"
 refuse "--summarize: no folder" --summarize "$tmp/nonexistent"
+refuse "--jobs $tmp/nonexistent/jobs.txt: no folder" --jobs "$tmp/nonexistent/jobs.txt"
 refuse "--resume cannot be combined with --jobs" --jobs "$tmp/jobs.txt" --resume "$tmp"
 refuse "-o cannot be combined with --resume" --resume "$tmp" -o "$tmp/x"
 refuse "--profile: " --profile nosuch "${quick[@]}"

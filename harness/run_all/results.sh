@@ -198,13 +198,16 @@ summary_csv() {
 # machine.json: what ran, where, with which versions.
 # shellcheck disable=SC2154 # seed, rounds, scale, allocators: the run's globals (see the top)
 machine_json() {
-    local dir=$1 a v first=1 cmd date
+    local dir=$1 a v first=1 cmd date commit
     cmd=$(cat "$dir/command" 2>/dev/null || echo "$0 ${orig_args[*]:-}")
     date=$(sed -n 's/^date: //p' "$dir/machine.txt" 2>/dev/null | head -n 1)
     printf '{"command":%s,' "$(json_str "$cmd")"
     printf '"date":%s,"seed":%s,"rounds":%s,"scale":%s,' "$(json_str "${date:-$(date -u +%FT%TZ)}")" "$seed" "$rounds" "$(json_str "$scale")"
     if [ -n "${profile:-}" ]; then printf '"profile":%s,' "$(json_str "$profile")"; else printf '"profile":null,'; fi
-    printf '"git":%s,' "$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')")"
+    # the commit the run started from (machine.txt), not the one summarizing it
+    commit=$(sed -n 's/^git: //p' "$dir/machine.txt" 2>/dev/null | head -n 1)
+    [ -n "$commit" ] || commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
+    printf '"git":%s,' "$(json_str "$commit")"
     printf '"cpu":%s,"cores":%s,' "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)"
     printf '"mem_kb":%s,"kernel":%s,' "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" "$(json_str "$(uname -srm)")"
     printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(ldd --version 2>&1 | head -1)")" "$(json_str "$(${CC:-cc} --version | head -1)")"

@@ -356,6 +356,8 @@ machine_txt() {
     grep -m1 'model name' /proc/cpuinfo || true
     echo "cpus: $(nproc)"
     grep MemTotal /proc/meminfo || true
+    echo "libc: $(ldd --version 2>&1 | head -1)"
+    echo "compiler: $(${CC:-cc} --version | head -1)"
     echo "scale: $scale"
     echo "profile: ${profile:-none}"
     echo "drivers: $bin"

@@ -195,6 +195,12 @@ summary_csv() {
     rows=$(summary_rows "$1") || return 1
     [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{print $1 "," $2 "," $3}'
 }
+# from_machine_txt DIR KEY DEFAULT: the value of machine.txt's "KEY: value" line, or DEFAULT
+from_machine_txt() {
+    local v
+    v=$(awk -v k="$2" 'index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' "$1/machine.txt" 2>/dev/null)
+    printf '%s\n' "${v:-$3}"
+}
 # machine.json: what ran, where, with which versions.
 # shellcheck disable=SC2154 # seed, rounds, scale, allocators: the run's globals (see the top)
 machine_json() {
@@ -208,9 +214,13 @@ machine_json() {
     commit=$(sed -n 's/^git: //p' "$dir/machine.txt" 2>/dev/null | head -n 1)
     [ -n "$commit" ] || commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
     printf '"git":%s,' "$(json_str "$commit")"
-    printf '"cpu":%s,"cores":%s,' "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)"
-    printf '"mem_kb":%s,"kernel":%s,' "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" "$(json_str "$(uname -srm)")"
-    printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(ldd --version 2>&1 | head -1)")" "$(json_str "$(${CC:-cc} --version | head -1)")"
+    # the machine the run was set up on (machine.txt), else this one
+    printf '"cpu":%s,"cores":%s,' "$(json_str "$(from_machine_txt "$dir" 'model name' "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")")" \
+        "$(from_machine_txt "$dir" cpus "$(nproc)")"
+    printf '"mem_kb":%s,"kernel":%s,' "$(from_machine_txt "$dir" MemTotal "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" | awk '{print $1}')" \
+        "$(json_str "$(from_machine_txt "$dir" kernel "$(uname -srm)")")"
+    printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(from_machine_txt "$dir" libc "$(ldd --version 2>&1 | head -1)")")" \
+        "$(json_str "$(from_machine_txt "$dir" compiler "$(${CC:-cc} --version | head -1)")")"
     for a in $allocators; do
         v=$(cat "$dir"/raw/*."$a".jsonl 2>/dev/null | grep -o -m1 '"allocator_version":"[^"]*"' | sed 's/.*:"//; s/"$//' || true)
         if [ "$a" = dry ]; then v="none: the harness alone (allocmark-glibc --dry)"; fi

@@ -34,17 +34,18 @@ def _rss(c):
 
 
 def _separation(a, b):
-    """Whether a's lead over b is outside their min-max ranges, in words ('' if it is)."""
+    """Why a's lead over b is not established, in words: one of them ran a single round
+    (kind "single") or their min-max ranges overlap ("overlap"); ("", "") when it is."""
     single = [c.allocator for c in (a, b) if c.runs is not None and c.runs < 2]
     if single:
-        return (f"{' and '.join(F.esc(x) for x in single)} ran one round only: there is no spread "
-                f"to judge this margin by")
+        return "single", (f"{' and '.join(F.esc(x) for x in single)} ran one round only: there is no "
+                          f"spread to judge this margin by")
     a_max, b_min = a.get("ns_per_op_max"), b.get("ns_per_op_min")
     if a_max is not None and b_min is not None and a_max >= b_min:
-        return (f"their min{F.DASH}max ranges overlap ({F.ns(a.get('ns_per_op_min'))}{F.DASH}"
-                f"{F.ns(a_max)} vs {F.ns(b_min)}{F.DASH}{F.ns(b.get('ns_per_op_max'))} ns/op): "
-                f"the order of these two is not established")
-    return ""
+        return "overlap", (f"their min{F.DASH}max ranges overlap ({F.ns(a.get('ns_per_op_min'))}{F.DASH}"
+                           f"{F.ns(a_max)} vs {F.ns(b_min)}{F.DASH}{F.ns(b.get('ns_per_op_max'))} ns/op): "
+                           f"the order of these two is not established")
+    return "", ""
 
 
 def _time_sentence(res, workload, ranked):
@@ -55,9 +56,10 @@ def _time_sentence(res, workload, ranked):
         nxt = ranked[1]
         s += (f", {F.less(_ns(best), _ns(nxt))} time per op than the next, "
               f"{F.name(nxt.allocator)} ({F.ns(_ns(nxt))})")
-        sep = _separation(best, nxt)
-        if sep:
-            notes.append(sep)
+        kind, why = _separation(best, nxt)
+        # A one-round run is said once, at the top, not in every workload's verdict.
+        if kind == "overlap" or (kind == "single" and res.rounds >= 2):
+            notes.append(why)
     else:
         s += " (the only allocator that completed)"
     ref = res.cells.get((workload, res.reference))
@@ -214,7 +216,7 @@ def workload_verdict(res, workload):
 def clear_win(ranked):
     """Whether the fastest's whole min-max range is below the runner-up's (both with
     two rounds or more); a lone allocator has no runner-up to beat."""
-    return len(ranked) > 1 and _separation(ranked[0], ranked[1]) == "" and \
+    return len(ranked) > 1 and _separation(ranked[0], ranked[1])[0] == "" and \
         ranked[0].runs is not None and ranked[1].runs is not None
 
 

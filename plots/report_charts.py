@@ -178,7 +178,8 @@ def memory(res):
     rot = len(res.workloads) > 4
     ax2.set_xticklabels(res.workloads, rotation=30 if rot else 0, ha="right" if rot else "center")
     return Chart("Peak RSS and fragmentation",
-                 "Bars: peak RSS and frag_peak (each on a log axis when its values span more than 20\u00d7); dots: frag_end (RSS / live at the end), where "
+                 "Bars: peak RSS and frag_peak (each on a log axis when its values span more than 20\u00d7); "
+                 "dots: frag_end (RSS / live at the end), where "
                  "the end has live bytes. 1.0 = no overhead over the bytes the program asked for.",
                  _png(fig))
 

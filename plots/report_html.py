@@ -21,12 +21,14 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-spac
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 tr.best td { background: #e8f5e9; } tr.failed td { background: #fdecea; color: #b00020; }
 tr.dry td { color: #777; font-style: italic; } tr.missing td { color: #999; }
-td.noisy { background: #fff4d6; } td.fast { background: #e8f5e9; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
+td.noisy { background: #fff4d6; } td.fast { background: #e8f5e9; font-weight: bold; }
+.bad { color: #b00020; font-weight: bold; }
 .warn { color: #9a5b00; font-weight: bold; }
 .caution { border-left: 4px solid #e0a000; background: #fff8e6; padding: 0.5em 1em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 13px; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
-ul.verdict li { margin-bottom: 0.3em; } nav ul { columns: 3; } dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
+ul.verdict li { margin-bottom: 0.3em; } nav ul { columns: 3; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
 dt { font-weight: bold; } .scroll { overflow-x: auto; }
 """
 
@@ -267,7 +269,8 @@ def page(res):
         if tl:
             parts.append("<h3>RSS over the run</h3>" + figure(tl))
         elif no_timelines:
-            parts.append("<p class=sub>No timelines in this results folder (timelines/), so no RSS-over-time chart.</p>")
+            parts.append("<p class=sub>No timelines in this results folder (timelines/), "
+                         "so no RSS-over-time chart.</p>")
         lat = C.latency_chart(res, w)
         if lat:
             parts.append("<h3>Latency</h3>" + figure(lat) + figure(C.latency_ccdf(res, w)))

@@ -232,17 +232,20 @@ machine_json() {
 }
 # summary.txt: the table printed at the end of a run.
 summarize() {
-    local dir=$1 base rounds_done
+    local dir=$1 base rounds_done tw aw
     base=$(baseline_row "$dir")
     rounds_done=$(awk '$1 > m {m = $1} END {print m + 0}' "$dir/order.txt")
     local rows
     rows=$(summary_rows "$dir") || return 1
-    printf '%-32s %-18s %9s %9s %7s %6s %8s %11s %8s  %s\n' trace allocator ns/op min spread cv x_glibc peak_MiB x_glibc flags
-    [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{
+    # columns as wide as the longest names (at least 32 and 18: slab-locked+release is 19)
+    tw=$(printf '%s\n' "$rows" | awk -F'\t' 'length($1) > m {m = length($1)} END {print (m > 32) ? m : 32}')
+    aw=$(printf '%s\n' "$rows" | awk -F'\t' 'length($2) > m {m = length($2)} END {print (m > 18) ? m : 18}')
+    printf "%-${tw}s %-${aw}s %9s %9s %7s %6s %8s %11s %8s  %s\n" trace allocator ns/op min spread cv x_glibc peak_MiB x_glibc flags
+    [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' -v tw="$tw" -v aw="$aw" '{
         split($3, c, ","); runs = c[1]; ns = c[2]; mn = c[3]; mx = c[4]; cv = c[5]; rss = c[10]
         failed = c[17]; ran = runs + failed
         if (runs == 0 || ns == "") {
-            printf "%-32s %-18s FAILED %d/%d (%ssee errors.log)\n", $1, $2, failed, ran, ($4 != "") ? $4 "; " : ""
+            printf "%-*s %-*s FAILED %d/%d (%ssee errors.log)\n", tw, $1, aw, $2, failed, ran, ($4 != "") ? $4 "; " : ""
             next
         }
         sp = (ns > 0) ? (mx - mn) / ns : 0
@@ -250,7 +253,7 @@ summarize() {
         if (cv > 0.05) flags = flags (flags == "" ? "" : " ") "NOISY"
         if (sp > 0.25) flags = flags (flags == "" ? "" : " ") "WIDE"
         if (failed > 0) flags = flags (flags == "" ? "" : " ") "FAILED " failed "/" ran
-        printf "%-32s %-18s %9.2f %9.2f %6.0f%% %5.1f%% %7.2fx %11.2f %7.2fx  %s\n", $1, $2, ns, mn, sp * 100, cv * 100,
+        printf "%-*s %-*s %9.2f %9.2f %6.0f%% %5.1f%% %7.2fx %11.2f %7.2fx  %s\n", tw, $1, aw, $2, ns, mn, sp * 100, cv * 100,
             $5, rss / 1048576, $6, flags
     }'
     echo

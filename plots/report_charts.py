@@ -250,7 +250,8 @@ def timeline(res, workload):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     multi = any((D.record_number(r, "threads") or 1) > 1 for c in cells for r in c.records)
-    cap = (f"RssAnon minus baseline at each sample (round {', '.join(map(str, rounds))}); live bytes = "
+    cap = (f"RssAnon minus baseline at each sample, in each row's median round by ns/op (round"
+           f"{'s' if len(rounds) > 1 else ''} {', '.join(map(str, rounds))}); live bytes = "
            f"the requested sizes of live objects (from {cells[0].allocator}'s run). The gap is the "
            f"allocator's overhead.")
     if multi:
@@ -398,6 +399,7 @@ def latency_ccdf(res, workload):
     fig.suptitle(f"{workload}: latency distribution (1 - CDF)", fontsize=10)
     fig.tight_layout()
     return Chart(f"{workload}: latency distribution",
-                 f"From the merged latency histograms of round {', '.join(map(str, rounds))}: for each "
+                 f"From the merged latency histograms of each row's median round by ns/op (round"
+                 f"{'s' if len(rounds) > 1 else ''} {', '.join(map(str, rounds))}): for each "
                  f"latency x, the fraction of calls that took longer. Lower and further left is better; "
                  f"the right end is the slowest calls.", _png(fig))

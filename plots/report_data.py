@@ -46,6 +46,7 @@ class Cell:
         self.records = []                # raw/<workload>.<allocator>.jsonl, one per round
         self.timeline = None             # (round, rows) of the lowest round found
         self.histogram = None            # (round, {kind: [(lo, hi, count)]}), with --latency
+        self.round_ns = {}               # round -> ns/op, from runs.jsonl
         self.missing = False             # no row at all in summary.csv
 
     def get(self, column):
@@ -269,8 +270,36 @@ def _read_histogram(path):
     return out
 
 
+def _read_round_times(path, res):
+    """runs.jsonl (one line per run: round, row, workload, ns_per_op or failed):
+    each cell's {round: ns/op} of its completed runs, for picking a typical round."""
+    if not os.path.isfile(path):
+        return
+    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}:{lineno}: not a JSON object")
+        cell = res.cells.get((rec.get("workload"), rec.get("row")))
+        rnd, ns = rec.get("round"), record_number(rec, "ns_per_op")
+        if cell is not None and isinstance(rnd, int) and ns is not None and not rec.get("failed"):
+            cell.round_ns[rnd] = ns
+
+
+def _typical_round(cell, rounds):
+    """Of the rounds with a file, the one whose ns/op is the cell's median (the lower of
+    the two middle ones), so a chart shows a typical run; the lowest round when
+    runs.jsonl does not say."""
+    timed = sorted((cell.round_ns[r], r) for r in rounds if r in cell.round_ns)
+    return timed[(len(timed) - 1) // 2][1] if timed else min(rounds)
+
+
 def _read_per_round(folder, sub, res, attr, reader):
-    """SUB/<workload>.<row>.r<round>.csv (timelines/, histograms/): the lowest round's
+    """SUB/<workload>.<row>.r<round>.csv (timelines/, histograms/): one typical round's
     file of each cell, read by reader, set as (round, data) on the cell's attr.
     Returns how many such files the folder has (0 when there is no folder)."""
     tdir = os.path.join(folder, sub)
@@ -279,10 +308,10 @@ def _read_per_round(folder, sub, res, attr, reader):
     names = sorted(os.listdir(tdir))
     for cell in res.cells.values():
         pattern = re.compile(re.escape(f"{cell.workload}.{cell.allocator}.r") + r"(\d+)\.csv$")
-        found = sorted((int(m.group(1)), n) for n in names for m in [pattern.match(n)] if m)
+        found = {int(m.group(1)): n for n in names for m in [pattern.match(n)] if m}
         if found:
-            rnd, name = found[0]
-            setattr(cell, attr, (rnd, reader(os.path.join(tdir, name))))
+            rnd = _typical_round(cell, found)
+            setattr(cell, attr, (rnd, reader(os.path.join(tdir, found[rnd]))))
     return sum(1 for n in names if n.endswith(".csv"))
 
 
@@ -293,6 +322,7 @@ def load_results(folder):
     _read_summary(os.path.join(folder, "summary.csv"), res)
     _read_machine(os.path.join(folder, "machine.json"), res)
     _read_raw(folder, res)
+    _read_round_times(os.path.join(folder, "runs.jsonl"), res)
     res.timeline_files = _read_per_round(folder, "timelines", res, "timeline", _read_timeline)
     _read_per_round(folder, "histograms", res, "histogram", _read_histogram)
     log = os.path.join(folder, "errors.log")

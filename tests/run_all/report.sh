@@ -178,3 +178,16 @@ section w-wl "$d6/report.html" | grep -q "Caution: in warmup, <b>pre</b> took 20
     fail "no first-touch caution for pre: $(section w-wl "$d6/report.html" | grep -o 'Fastest by phase[^<]*')"
 section w-wl "$d6/report.html" | grep -q "in steady, <b>fair</b>" && fail "a first-touch caution for fair, which faulted like the others"
 echo "ok: first-touch caution names the allocator that faulted its memory in at init"
+
+# 7. The timeline drawn is the row's median round by ns/op (runs.jsonl), not round 1.
+d7=$tmp/rounds
+mkdir -p "$d7/timelines"
+printf 'workload,allocator,runs,ns_per_op_median\nw.wl,glibc,3,50\n' > "$d7/summary.csv"
+for r in 1 2 3; do
+    printf 'trace,op,t_ns,rss_bytes,live_bytes,event,index\nt,0,0,4096,0,start,0\nt,10,100,%s,4096,ops,0\nt,20,200,8192,0,end,0\n' \
+        "$((r * 40960))" > "$d7/timelines/w.wl.glibc.r$r.csv"
+done
+printf '{"round":1,"row":"glibc","workload":"w.wl","ns_per_op":90}\n{"round":2,"row":"glibc","workload":"w.wl","ns_per_op":30}\n{"round":3,"row":"glibc","workload":"w.wl","ns_per_op":50}\n' > "$d7/runs.jsonl"
+"$PY" "$REPORT" "$d7" > /dev/null || fail "report.py on the three-round timelines"
+grep -q "median round by ns/op (round 3)" "$d7/report.html" || fail "the timeline is not the median round (3): $(grep -o 'median round by ns/op ([^)]*)' "$d7/report.html")"
+echo "ok: the timeline is the median round's"

@@ -54,6 +54,8 @@
 #   -h, --help     this text
 # Exit status: 0 when every run succeeded; 1 on a usage error, a failed run, runs left
 # to do or failed charts (the summary files are written all the same); 130 interrupted.
+
+# shellcheck disable=SC2317 # functions run through atomic and trap only look unreachable
 set -euo pipefail
 orig_pwd=$PWD
 cd "$(dirname "$0")"
@@ -523,72 +525,78 @@ finish() {
     return "$status"
 }
 
-parse_opts "$@"
-case $mode in
-    resume|summarize|cell)
-        [ "$matrix_given" -eq 0 ] || die "--$mode runs the matrix recorded in its folder: no matrix options with it"
-        [ -z "$out_opt" ] || die "-o cannot be combined with --$mode" ;;
-esac
-case $mode in
-    run|jobs)
-        [ -n "$seed" ] || seed=$(date +%s)
-        check_matrix_opts
-        [ "$mode" != jobs ] || [ -d "$(dirname "$(abs "$mode_arg")")" ] || die "--jobs $mode_arg: no folder $(dirname "$(abs "$mode_arg")")"
-        make -s -j2 all >&2
-        resolve_rows
-        resolve_traces
-        gen_traces "${traces[@]}"
-        setup_folder
-        lock_folder
-        if [ "$mode" = jobs ]; then
-            write_jobs "$(abs "$mode_arg")" "$repo" "$(realpath "$out")"
-            update_latest
-            exit 0
-        fi
-        run_matrix
-        finish ;;
-    resume)
-        out=$(abs "$mode_arg")
-        load_args "$out"
-        lock_folder
-        make -s -j2 all >&2
-        resolve_rows
-        resolve_traces
-        gen_traces "${traces[@]}"
-        check_traces "$out" "${traces[@]}"
-        rebuild_results "$out"
-        run_matrix
-        finish ;;
-    summarize)
-        out=$(abs "$mode_arg")
-        [ -d "$out" ] || die "--summarize: no folder '$mode_arg'"
-        if [ ! -f "$out/plan.txt" ]; then
-            # a folder from before plan.txt: the table only
-            summarize "$out"
-            exit 0
-        fi
-        load_args "$out"
-        lock_folder
-        allocators=$(recorded_rows)
-        rebuild_results "$out"
-        finish ;;
-    cell)
-        out=$(abs "${cell[0]}")
-        load_args "$out"
-        line=$(awk -v r="${cell[1]}" -v a="${cell[2]}" -v w="${cell[3]}" \
-            '$2 == r && $3 == a { n = split($4, p, "/"); if (p[n] == w) print }' "$out/plan.txt")
-        [ -n "$line" ] || die "--cell: no cell round ${cell[1]}, row ${cell[2]}, workload ${cell[3]} in $out/plan.txt"
-        read -r seq r row t <<< "$line"
-        if [ -f "$out/cells/$seq.status" ]; then
-            echo "run_all.sh: round $r, $row, ${t##*/}: finished already" >&2
-            exit 0
-        fi
-        resolve_rows
-        gen_traces "$t"
-        check_traces "$out" "$t"
-        prog_total=$(wc -l < "$out/plan.txt")
-        prog_done=$((seq - 1))
-        run_cell "$seq" "$r" "$row" "$t"
-        progress_done "$r" "$row" "${t##*/}" "$cell_us" "$cell_note"
-        [ "$cell_note" = ok ] ;;
-esac
+# The whole run in one function, read before it starts: bash reads a script as it goes,
+# so an edit of this file (a git pull) during an hour-long run would otherwise change
+# what runs after the matrix.
+main() {
+    parse_opts "$@"
+    case $mode in
+        resume|summarize|cell)
+            [ "$matrix_given" -eq 0 ] || die "--$mode runs the matrix recorded in its folder: no matrix options with it"
+            [ -z "$out_opt" ] || die "-o cannot be combined with --$mode" ;;
+    esac
+    case $mode in
+        run|jobs)
+            [ -n "$seed" ] || seed=$(date +%s)
+            check_matrix_opts
+            [ "$mode" != jobs ] || [ -d "$(dirname "$(abs "$mode_arg")")" ] || die "--jobs $mode_arg: no folder $(dirname "$(abs "$mode_arg")")"
+            make -s -j2 all >&2
+            resolve_rows
+            resolve_traces
+            gen_traces "${traces[@]}"
+            setup_folder
+            lock_folder
+            if [ "$mode" = jobs ]; then
+                write_jobs "$(abs "$mode_arg")" "$repo" "$(realpath "$out")"
+                update_latest
+                exit 0
+            fi
+            run_matrix
+            finish ;;
+        resume)
+            out=$(abs "$mode_arg")
+            load_args "$out"
+            lock_folder
+            make -s -j2 all >&2
+            resolve_rows
+            resolve_traces
+            gen_traces "${traces[@]}"
+            check_traces "$out" "${traces[@]}"
+            rebuild_results "$out"
+            run_matrix
+            finish ;;
+        summarize)
+            out=$(abs "$mode_arg")
+            [ -d "$out" ] || die "--summarize: no folder '$mode_arg'"
+            if [ ! -f "$out/plan.txt" ]; then
+                # a folder from before plan.txt: the table only
+                summarize "$out"
+                exit 0
+            fi
+            load_args "$out"
+            lock_folder
+            allocators=$(recorded_rows)
+            rebuild_results "$out"
+            finish ;;
+        cell)
+            out=$(abs "${cell[0]}")
+            load_args "$out"
+            line=$(awk -v r="${cell[1]}" -v a="${cell[2]}" -v w="${cell[3]}" \
+                '$2 == r && $3 == a { n = split($4, p, "/"); if (p[n] == w) print }' "$out/plan.txt")
+            [ -n "$line" ] || die "--cell: no cell round ${cell[1]}, row ${cell[2]}, workload ${cell[3]} in $out/plan.txt"
+            read -r seq r row t <<< "$line"
+            if [ -f "$out/cells/$seq.status" ]; then
+                echo "run_all.sh: round $r, $row, ${t##*/}: finished already" >&2
+                exit 0
+            fi
+            resolve_rows
+            gen_traces "$t"
+            check_traces "$out" "$t"
+            prog_total=$(wc -l < "$out/plan.txt")
+            prog_done=$((seq - 1))
+            run_cell "$seq" "$r" "$row" "$t"
+            progress_done "$r" "$row" "${t##*/}" "$cell_us" "$cell_note"
+            [ "$cell_note" = ok ] ;;
+    esac
+}
+main "$@"; exit

@@ -1,7 +1,7 @@
 #!/bin/bash
 # jobs.sh BUILD_DIR - `run_all.sh --jobs FILE` writes the matrix as a job list (one
-# cell per line, in the plan's order); GNU parallel runs it (-j1: one benchmark at a
-# time); `--summarize DIR` merges the cells: the same cells, order and files as a
+# cell per line, in the plan's order); GNU parallel (-j1: one benchmark at a time) and
+# the README's Slurm array line run it; `--summarize DIR` merges the cells: the same cells, order and files as a
 # direct run with the same options and seed, a valid summary.csv and machine.json.
 set -euo pipefail
 B=${1:-build}
@@ -22,7 +22,13 @@ grep -q "parallel -j1 .*< $tmp/jobs.txt" "$tmp/stderr" || fail "--jobs does not 
 sed 's/.* --cell [^ ]* \([0-9]*\) \([^ ]*\) \([^ ]*\)$/\1 \2 \3/' "$tmp/jobs.txt" > "$tmp/jobs.cells"
 awk '{n = split($4, p, "/"); print $2, $3, p[n]}' "$j/plan.txt" | cmp -s - "$tmp/jobs.cells" || fail "the job list is not the plan's order"
 
-(cd / && parallel -j1 --will-cite < "$tmp/jobs.txt") > /dev/null 2>> "$tmp/stderr" || fail "parallel: a job failed"
+# The first half through GNU parallel, the rest as a Slurm job array runs each task
+# (README: sed -n "${SLURM_ARRAY_TASK_ID}p" FILE | bash), from another folder.
+(cd / && head -n 6 "$tmp/jobs.txt" | parallel -j1 --will-cite) > /dev/null 2>> "$tmp/stderr" || fail "parallel: a job failed"
+for i in $(seq 7 12); do
+    (cd / && SLURM_ARRAY_TASK_ID=$i bash -c 'sed -n "${SLURM_ARRAY_TASK_ID}p" "$0" | bash' "$tmp/jobs.txt") > /dev/null 2>> "$tmp/stderr" ||
+        fail "array task $i failed"
+done
 # A job run twice does nothing the second time.
 sed -n 3p "$tmp/jobs.txt" | bash 2>> "$tmp/stderr" || fail "a finished job run again failed"
 grep -q "finished already" "$tmp/stderr" || fail "a finished job run again did not say so"
@@ -45,4 +51,4 @@ cut -d, -f1,2,3 "$j/summary.csv" | cmp -s - <(cut -d, -f1,2,3 "$d/summary.csv") 
 awk -F, 'NR == 1 {n = NF} NF != n {exit 1} END {exit NR != 7}' "$j/summary.csv" || fail "summary.csv: ragged or not 6 rows"
 jq -e '.seed == 21 and (.allocators | keys == ["dry", "glibc", "slab"])' "$j/machine.json" > /dev/null || fail "machine.json"
 cmp -s "$tmp/table" "$j/summary.txt" || fail "--summarize did not print summary.txt"
-echo "jobs.sh: ok (12 jobs through parallel -j1, merged like a direct run)"
+echo "jobs.sh: ok (12 jobs, 6 through parallel -j1 and 6 as Slurm array tasks, merged like a direct run)"

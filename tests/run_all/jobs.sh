@@ -1,8 +1,9 @@
 #!/bin/bash
 # jobs.sh BUILD_DIR - `run_all.sh --jobs FILE` writes the matrix as a job list (one
 # cell per line, in the plan's order); GNU parallel (-j1: one benchmark at a time) and
-# the README's Slurm array line run it; `--summarize DIR` merges the cells: the same cells, order and files as a
-# direct run with the same options and seed, a valid summary.csv and machine.json.
+# the README's Slurm array line run it; `--summarize DIR` merges the cells: the same
+# cells, order and files as a direct run with the same options and seed, a valid
+# summary.csv and machine.json.
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/../.."

@@ -373,8 +373,17 @@ setup_folder() {
         [ ! -e "$out" ] || [ -d "$out" ] || die "-o $out_opt: not a folder"
         [ ! -d "$out" ] || [ -z "$(ls -A "$out")" ] || die "-o $out_opt: the folder is not empty"
     else
-        out=results/$(date -u +%Y%m%d-%H%M%S)-$seed
-        [ ! -e "$out" ] || die "$out exists already"
+        # Claimed with a plain mkdir (atomic): two runs with the same seed started in
+        # the same second (two `make test`s) get NAME and NAME.2, never one folder.
+        local base n=1
+        base=results/$(date -u +%Y%m%d-%H%M%S)-$seed
+        mkdir -p results
+        out=$base
+        until mkdir "$out" 2>/dev/null; do
+            n=$((n + 1))
+            [ "$n" -le 50 ] || die "cannot create a results folder $base (or $base.2 .. $base.50)"
+            out=$base.$n
+        done
     fi
     mkdir -p "$out/raw" "$out/cells" "$out/timelines"
     [ "$latency" -eq 0 ] || mkdir -p "$out/histograms"

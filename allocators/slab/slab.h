@@ -12,7 +12,8 @@
  *     optional `hard_limit` past which allocation fails cleanly (NULL, ENOMEM);
  *   - serves requests above the largest class from a large-object path (one
  *     mapping each, with a 64-byte header in front), counted in the stats;
- *     freed mappings are cached (up to `large_cache` bytes) and reused by
+ *     freed mappings are cached (up to `large_cache` bytes and
+ *     `large_cache_share` percent of the pool's other memory) and reused by
  *     requests needing up to 25% fewer pages, so a program that frees and
  *     re-allocates buffers does not pay an mmap, a munmap and page faults
  *     each time;

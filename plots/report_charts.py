@@ -303,6 +303,18 @@ def phase_chart(res, workload):
                  _png(fig))
 
 
+def _kind_panels(n):
+    """A grid of n panels, one per op kind, up to three a row; the unused ones hidden.
+    Returns the figure, the rows of axes and the axes in order."""
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1, 3.0 * nrows + 0.4), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.axis("off")
+    return fig, axes, flat
+
+
 def latency_chart(res, workload):
     cells = [c for c in res.row(workload, real_only=True) if c.ok]
     lat = {c.allocator: D.latency(c) for c in cells}
@@ -314,12 +326,7 @@ def latency_chart(res, workload):
     if not kinds:
         return None
     col = colours(res.allocators)
-    ncols = min(3, len(kinds))
-    nrows = math.ceil(len(kinds) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1, 3.0 * nrows + 0.4), squeeze=False)
-    flat = [ax for row in axes for ax in row]
-    for ax in flat[len(kinds):]:
-        ax.axis("off")
+    fig, axes, flat = _kind_panels(len(kinds))
     labels = [p for p, _ in D.PERCENTILES]
     for ax, kind in zip(flat, kinds):
         drawn = []
@@ -364,12 +371,7 @@ def latency_ccdf(res, workload):
     if not kinds:
         return None
     col = colours(res.allocators)
-    ncols = min(3, len(kinds))
-    nrows = math.ceil(len(kinds) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1, 3.0 * nrows + 0.4), squeeze=False)
-    flat = [ax for row in axes for ax in row]
-    for ax in flat[len(kinds):]:
-        ax.axis("off")
+    fig, axes, flat = _kind_panels(len(kinds))
     for ax, kind in zip(flat, kinds):
         for c in cells:
             rows = sorted(c.histogram[1].get(kind, []))

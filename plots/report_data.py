@@ -212,21 +212,27 @@ def _read_machine(path, res):
     res.machine = m
 
 
+def _json_lines(path):
+    """The JSON objects of a JSON-lines file (raw/*.jsonl, runs.jsonl), blank lines
+    skipped; a bad line is an InputError naming the file and line."""
+    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}:{lineno}: not a JSON object")
+        yield rec
+
+
 def _read_raw(folder, res):
     for cell in res.cells.values():
         path = os.path.join(folder, "raw", f"{cell.workload}.{cell.allocator}.jsonl")
         if not os.path.isfile(path):
             continue
-        for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
-            if not isinstance(rec, dict):
-                raise InputError(f"{path}:{lineno}: not a JSON object")
-            cell.records.append(rec)
+        cell.records.extend(_json_lines(path))
 
 
 def _read_timeline(path):
@@ -275,15 +281,7 @@ def _read_round_times(path, res):
     each cell's {round: ns/op} of its completed runs, for picking a typical round."""
     if not os.path.isfile(path):
         return
-    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
-        if not isinstance(rec, dict):
-            raise InputError(f"{path}:{lineno}: not a JSON object")
+    for rec in _json_lines(path):
         cell = res.cells.get((rec.get("workload"), rec.get("row")))
         rnd, ns = rec.get("round"), record_number(rec, "ns_per_op")
         if cell is not None and isinstance(rnd, int) and ns is not None and not rec.get("failed"):

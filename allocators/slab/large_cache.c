@@ -158,8 +158,13 @@ int _slab_large_cache_put(struct slab_pool *p, void *map, size_t len, struct lar
     /* Paced idle release: a few of the oldest that have waited idle_ms. */
     if (c->count)
         detach_oldest(p, now, LC_PACED, 0, 0, drop);
-    if (cap == 0 || p->cfg.idle_ms == 0 || len > cap)
+    if (cap == 0 || p->cfg.idle_ms == 0 || len > cap) {
+        /* Not cached; but a cache the proportional bound has fallen under still
+         * shrinks towards it here, as it does on the path below. */
+        if (c->bytes > cap)
+            detach_oldest(p, now, LC_EVICT, 0, c->bytes - cap, drop);
         return 0;
+    }
     if (c->bytes + len > cap) {
         /* Room by evicting a few of the oldest, or not at all. (The
          * proportional bound can shrink below what is cached: need counts

@@ -882,6 +882,30 @@ static void test_large_cache_share(void **state)
     }
 }
 
+/* A free too big to cache still shrinks a cache its bound has fallen under:
+ * 16 MiB cached beside a live 40 MiB block (bound: half of the other memory),
+ * then that block freed (bound back to the 4 MiB floor). The free evicts
+ * LC_EVICT (4) of the oldest, as a cached free does; not none. */
+static void test_large_cache_shrinks_on_uncached_free(void **state)
+{
+    (void)state;
+    struct slab_pool *p = pool_from("idle_ms=-1");
+    void *huge = slab_alloc(p, 40 * MiB);
+    assert_non_null(huge);
+    void *big[16];
+    for (unsigned i = 0; i < 16; i++)
+        assert_non_null(big[i] = slab_alloc(p, MiB));
+    for (unsigned i = 0; i < 16; i++)
+        slab_free(p, big[i]);
+    struct slab_stats s;
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_count, 16);
+    slab_free(p, huge);
+    slab_stats(p, &s);
+    assert_int_equal(s.large_cached_count, 12);
+    slab_destroy(p);
+}
+
 /* slab_trim unmaps every cached mapping: RSS drops. */
 static void test_large_cache_trim(void **state)
 {
@@ -1019,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_large_cache_off),
         cmocka_unit_test(test_large_cache_bound),
         cmocka_unit_test(test_large_cache_share),
+        cmocka_unit_test(test_large_cache_shrinks_on_uncached_free),
         cmocka_unit_test(test_large_cache_trim),
         cmocka_unit_test(test_large_cache_idle),
         cmocka_unit_test(test_large_cache_hard_limit),

@@ -47,6 +47,7 @@ class Cell:
         self.timeline = None             # (round, rows) of the lowest round found
         self.histogram = None            # (round, {kind: [(lo, hi, count)]}), with --latency
         self.round_ns = {}               # round -> ns/op, from runs.jsonl
+        self.failed_rounds = set()       # rounds runs.jsonl records as failed
         self.missing = False             # no row at all in summary.csv
 
     def get(self, column):
@@ -278,13 +279,18 @@ def _read_histogram(path):
 
 def _read_round_times(path, res):
     """runs.jsonl (one line per run: round, row, workload, ns_per_op or failed):
-    each cell's {round: ns/op} of its completed runs, for picking a typical round."""
+    each cell's {round: ns/op} of its completed runs, for picking a typical round, and
+    its failed rounds, whose files are not read."""
     if not os.path.isfile(path):
         return
     for rec in _json_lines(path):
         cell = res.cells.get((rec.get("workload"), rec.get("row")))
         rnd, ns = rec.get("round"), record_number(rec, "ns_per_op")
-        if cell is not None and isinstance(rnd, int) and ns is not None and not rec.get("failed"):
+        if cell is None or not isinstance(rnd, int):
+            continue
+        if rec.get("failed"):
+            cell.failed_rounds.add(rnd)
+        elif ns is not None:
             cell.round_ns[rnd] = ns
 
 
@@ -299,14 +305,19 @@ def _typical_round(cell, rounds):
 def _read_per_round(folder, sub, res, attr, reader):
     """SUB/<workload>.<row>.r<round>.csv (timelines/, histograms/): one typical round's
     file of each cell, read by reader, set as (round, data) on the cell's attr.
-    Returns how many such files the folder has (0 when there is no folder)."""
+    A failed cell's files and a failed round's are not read: a crashed run can leave
+    an empty or partial file behind. Returns how many such files the folder has (0
+    when there is no folder)."""
     tdir = os.path.join(folder, sub)
     if not os.path.isdir(tdir):
         return 0
     names = sorted(os.listdir(tdir))
     for cell in res.cells.values():
+        if not cell.ok:
+            continue
         pattern = re.compile(re.escape(f"{cell.workload}.{cell.allocator}.r") + r"(\d+)\.csv$")
-        found = {int(m.group(1)): n for n in names for m in [pattern.match(n)] if m}
+        found = {int(m.group(1)): n for n in names for m in [pattern.match(n)]
+                 if m and int(m.group(1)) not in cell.failed_rounds}
         if found:
             rnd = _typical_round(cell, found)
             setattr(cell, attr, (rnd, reader(os.path.join(tdir, found[rnd]))))

@@ -152,3 +152,25 @@ printf '{"round":1,"row":"glibc","workload":"w.wl","ns_per_op":90}\n{"round":2,"
 "$PY" "$REPORT" "$d7" > /dev/null || fail "report.py on the three-round timelines"
 grep -q "median round by ns/op (round 3)" "$d7/report.html" || fail "the timeline is not the median round (3): $(grep -o 'median round by ns/op ([^)]*)' "$d7/report.html")"
 echo "ok: the timeline is the median round's"
+
+# 8. Crashed runs leave their timeline behind, empty: a cell whose every round failed
+# and a failed round of a cell that completed others are not read, and the report renders.
+d8=$tmp/crashed
+mkdir -p "$d8/timelines"
+printf 'workload,allocator,runs,ns_per_op_median,failed_runs\nw.wl,glibc,3,50,0\nw.wl,segv,0,,2\nw.wl,part,1,40,1\n' > "$d8/summary.csv"
+tl_row() { printf 'trace,op,t_ns,rss_bytes,live_bytes,event,index\nt,0,0,4096,0,start,0\nt,10,100,40960,4096,ops,0\n'; }
+for r in 1 2 3; do tl_row > "$d8/timelines/w.wl.glibc.r$r.csv"; done
+tl_row > "$d8/timelines/w.wl.part.r2.csv"
+: > "$d8/timelines/w.wl.segv.r1.csv"
+: > "$d8/timelines/w.wl.segv.r2.csv"
+: > "$d8/timelines/w.wl.part.r1.csv"
+{
+    printf '{"round":%s,"row":"glibc","workload":"w.wl","ns_per_op":%s}\n' 1 90 2 30 3 50
+    printf '{"round":%s,"row":"segv","workload":"w.wl","failed":true,"exit_status":139,"signal":"SIGSEGV"}\n' 1 2
+    printf '{"round":1,"row":"part","workload":"w.wl","failed":true,"exit_status":139,"signal":"SIGSEGV"}\n'
+    printf '{"round":2,"row":"part","workload":"w.wl","ns_per_op":40}\n'
+} > "$d8/runs.jsonl"
+"$PY" "$REPORT" "$d8" > /dev/null 2> "$tmp/err" || fail "report.py on a folder with crashed runs' empty timelines: $(cat "$tmp/err")"
+grep -q "median round by ns/op (rounds 2, 3)" "$d8/report.html" ||
+    fail "the timeline is not from part's ok round 2 and glibc's median round 3: $(grep -o 'median round by ns/op ([^)]*)' "$d8/report.html")"
+echo "ok: crashed runs' empty timelines are skipped"

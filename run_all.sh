@@ -428,7 +428,9 @@ run_cell() {
     local seq=$1 r=$2 row=$3 t=$4 name=${4##*/} c rc=0 t0 st=ok sig=- reason='' why n
     local -a d envs=()
     c=$out/cells/$seq
-    rm -f "$c.json" "$c.stderr" "$c.status"
+    # the timeline and histogram of an earlier attempt (a --resume after a crash) must
+    # not pass for this run's: the driver writes none when its replay dies
+    rm -f "$c.json" "$c.stderr" "$c.status" "$out/timelines/$name.$row.r$r.csv" "$out/histograms/$name.$row.r$r.csv"
     d=("$bin/allocmark-${row_base[$row]}")
     [ "$row" != dry ] || d+=(--dry)
     [ -z "${row_opt[$row]}" ] || d+=(--alloc-opt "${row_opt[$row]}")

@@ -257,7 +257,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], json_path, strerror(errno));
         worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
     }
-    if (timeline_path && os_write_file_atomic(timeline_path, csv.data, csv.len) != 0) {
+    /* Only with rows from a child that reported: a 0-byte file from a crashed replay
+     * would read as a timeline without samples. */
+    if (timeline_path && csv.len && os_write_file_atomic(timeline_path, csv.data, csv.len) != 0) {
         fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], timeline_path, strerror(errno));
         worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
     }

@@ -75,6 +75,14 @@ if [ -x "$bin/allocmark-crash" ]; then
     grep -q "^churn.wl *crash-abort *FAILED 1/1 (exit status 3, SIGABRT; " "$o/summary.txt" || fail "crash-abort: not FAILED with SIGABRT"
 fi
 
+# A failed cell leaves no timeline: a 0-byte one from a crashed replay broke the report.
+[ ! -e "$o/timelines/churn.wl.crash.r1.csv" ] || fail "crash on churn: a timeline from a crashed replay"
+while read -r seq r row t; do
+    read -r st _ < "$o/cells/$seq.status"
+    [ "$st" = ok ] || [ ! -e "$o/timelines/${t##*/}.$row.r$r.csv" ] || fail "round $r, $row, ${t##*/} failed but left a timeline"
+done < "$o/plan.txt"
+for f in "$o"/timelines/*.csv; do [ -s "$f" ] || fail "$f: an empty timeline"; done
+
 # summary.csv: same column count everywhere, failed_runs counted, no winner among failures.
 awk -F, 'NR == 1 {n = NF} NF != n {exit 1}' "$o/summary.csv" || fail "summary.csv: ragged columns"
 head -1 "$o/summary.csv" | grep -q ',failed_runs,winner$' || fail "summary.csv: no failed_runs,winner columns"
@@ -87,6 +95,18 @@ rc=0
 ./run_all.sh --summarize "$o" --no-plots > /dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "--summarize of a folder with failures: exit status $rc"
 cmp -s "$o/runs.jsonl" "$tmp/runs.before" || fail "--summarize changed runs.jsonl"
+# --resume runs a cell again: a timeline left by an earlier attempt is removed first
+# (segv writes none), so it cannot pass for this attempt's.
+seq=$(awk '$3 == "segv" && $4 ~ /churn\.wl$/ {print $1}' "$o/plan.txt")
+echo "op,rss_bytes,live_bytes" > "$o/timelines/churn.wl.segv.r1.csv"
+rm "$o/cells/$seq.status"
+./run_all.sh --resume "$o" --no-plots > /dev/null 2>&1 || true
+[ -f "$o/cells/$seq.status" ] || fail "--resume did not run segv on churn again"
+[ ! -e "$o/timelines/churn.wl.segv.r1.csv" ] || fail "--resume kept a stale timeline of a failed cell"
+[ "$(jq -c 'del(.seconds)' "$o/runs.jsonl" | sort)" = "$(jq -c 'del(.seconds)' "$tmp/runs.before" | sort)" ] || fail "--resume of one cell changed runs.jsonl"
+# The charts and the report are drawn around the failed cells.
+make -s plots RESULTS="$o" > "$tmp/plots.log" 2>&1 || { cat "$tmp/plots.log" >&2; fail "make plots on a folder with failed cells"; }
+[ -s "$o/report.html" ] && [ -s "$o/plots/time.png" ] || fail "make plots: no report.html or time.png"
 # A cell that fails in one round of two: its numbers from the other, flagged FAILED 1/2.
 printf '%s\n' '#!/bin/bash' 'case "$*" in *.r2.csv*) echo "flaky: round 2" >&2; kill -ABRT $$ ;; esac' \
     "exec $PWD/$B/bin/allocmark-glibc \"\$@\"" > "$bin/allocmark-flaky"

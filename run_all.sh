@@ -405,7 +405,11 @@ update_latest() {
     local real res
     real=$(realpath -m "$out")
     res=$(realpath -m results)
-    case $real in "$res"/*) ln -sfn "${real#"$res"/}" results/latest ;; esac
+    # a new link renamed over the old one: results/latest never missing, not even for
+    # an instant (ln -sfn unlinks, then creates)
+    case $real in
+        "$res"/*) ln -sfn "${real#"$res"/}" "results/.latest.$$" && mv -Tf "results/.latest.$$" results/latest ;;
+    esac
 }
 
 # ---- one cell ----

@@ -372,6 +372,10 @@ setup_folder() {
         [ ! -e "$out/args" ] || die "-o $out_opt: it holds a run already (finish it with --resume $out_opt)"
         [ ! -e "$out" ] || [ -d "$out" ] || die "-o $out_opt: not a folder"
         [ ! -d "$out" ] || [ -z "$(ls -A "$out")" ] || die "-o $out_opt: the folder is not empty"
+        # Claimed with a plain mkdir of cells/ (atomic): of two runs given the same -o DIR
+        # that both found it empty, one gets it, the other stops here.
+        mkdir -p "$out" || die "-o $out_opt: cannot create the folder"
+        mkdir "$out/cells" 2>/dev/null || die "-o $out_opt: another run_all.sh claimed the folder first (or it cannot be written)"
     else
         # Claimed with a plain mkdir (atomic): two runs with the same seed started in
         # the same second (two `make test`s) get NAME and NAME.2, never one folder.

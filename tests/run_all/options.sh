@@ -75,6 +75,19 @@ refuse "-o $tmp/o: it holds a run already (finish it with --resume" "${quick[@]}
 mkdir "$tmp/full" && touch "$tmp/full/x"
 refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
 ./run_all.sh "${quick[@]}" -a glibc -o "$mine" > /dev/null 2>&1 || fail "-o $mine failed"
+# Two runs started together with the same -o DIR: one has it, the other stops naming -o DIR.
+# (an `ls -A` that takes a second: both find the folder empty, as in a real race)
+mkdir "$tmp/slowls" "$tmp/race"
+printf '%s\n' '#!/bin/sh' 'case "$1" in -A) sleep 1 ;; esac' 'exec /bin/ls "$@"' > "$tmp/slowls/ls"
+chmod +x "$tmp/slowls/ls"
+rc1=0 rc2=0
+PATH=$tmp/slowls:$PATH ./run_all.sh "${quick[@]}" -a glibc -o "$tmp/race" > /dev/null 2> "$tmp/race1" & p1=$!
+PATH=$tmp/slowls:$PATH ./run_all.sh "${quick[@]}" -a glibc -o "$tmp/race" > /dev/null 2> "$tmp/race2" & p2=$!
+wait "$p1" || rc1=$?
+wait "$p2" || rc2=$?
+[ "$rc1$rc2" = 01 ] || [ "$rc1$rc2" = 10 ] || fail "two runs with one -o DIR: exit statuses $rc1 and $rc2, expected 0 and 1"
+grep -q -- "-o $tmp/race: " "$tmp/race1" "$tmp/race2" || fail "two runs with one -o DIR: the loser does not name -o DIR"
+[ "$(wc -l < "$tmp/race/runs.jsonl")" -eq 1 ] || fail "two runs with one -o DIR: runs.jsonl has $(wc -l < "$tmp/race/runs.jsonl") lines, not 1"
 [ "$(readlink results/latest)" = "${mine#results/}" ] || fail "-o under results/: results/latest is not $mine"
 
 # --latency: the driver's --histogram (when its --help has it) per run, into histograms/.

@@ -472,7 +472,8 @@ run_cell() {
             [ "$sig" != SIGKILL ] || reason="$reason: out of memory?"
         else
             # the driver survived its replay child's death and reports it
-            why=$(sed -n 's/.*"error":"\([^"]*\)".*/\1/p' "$c.json" 2>/dev/null | head -n 1)
+            # (|| true: a driver that died before writing its --json file has none)
+            why=$(sed -n 's/.*"error":"\([^"]*\)".*/\1/p' "$c.json" 2>/dev/null | head -n 1 || true)
             [ -n "$why" ] || why=$(grep -v '^[[:space:]]*$' "$c.stderr" | tail -n 1 || true)
             n=$(printf '%s\n' "$why" | sed -n 's/.*killed by signal \([0-9]*\).*/\1/p')
             [ -z "$n" ] || sig=SIG$(kill -l "$n" 2>/dev/null || echo "$n")

@@ -14,13 +14,15 @@ spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=
     m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
     printf "%.10g,%.10g,%.10g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
 median_of() { spread_stats | cut -d, -f1; }
-# json_str S: S as a JSON string (backslashes and quotes escaped, line breaks dropped), in
-# bash alone: it runs several times per cell
+# json_str S: S as a JSON string (backslashes and quotes escaped, line breaks dropped, tabs
+# as \t, any other control character, raw in JSON, as "?": a third-party allocator's
+# stderr, colours and all, ends up in a reason), in bash alone: it runs several times per cell
 json_str() {
     local v=${1//\\/\\\\}
     v=${v//\"/\\\"}
-    v=${v//$'\n'/}
-    printf '"%s"' "${v//$'\t'/\\t}"
+    v=${v//[$'\n\r']/}
+    v=${v//$'\t'/\\t}
+    printf '"%s"' "${v//[[:cntrl:]]/?}"
 }
 # atomic FILE CMD...: CMD's output becomes FILE only if CMD succeeds (temp file, then rename).
 atomic() {

@@ -21,8 +21,11 @@ ln -s "$PWD/$B/bin/allocmark-glibc" "$bin/allocmark-glibc"
 # Called as DRIVER [opts] --json F --timeline F TRACE, like a real driver.
 printf '%s\n' '#!/bin/sh' 'echo "segv: line one" >&2' 'echo "segv: crashing now" >&2' 'kill -SEGV $$' > "$bin/allocmark-segv"
 printf '%s\n' '#!/bin/sh' 'echo "slow: sleeping" >&2' 'exec sleep 30' > "$bin/allocmark-slow"
-chmod +x "$bin/allocmark-segv" "$bin/allocmark-slow"
-rows=glibc,segv,slow
+# noisy: a failure whose last stderr line (the reason in runs.jsonl) has a carriage return
+# and terminal colours, raw control characters that JSON does not allow
+printf '%s\n' '#!/bin/sh' 'printf "noisy: 50%%\rnoisy: \033[31mbroken\033[0m\r\n" >&2' 'exit 2' > "$bin/allocmark-noisy"
+chmod +x "$bin/allocmark-segv" "$bin/allocmark-slow" "$bin/allocmark-noisy"
+rows=glibc,segv,slow,noisy
 variants=()
 if [ -x "$B/tests/bin/allocmark-crash" ]; then
     ln -s "$PWD/$B/tests/bin/allocmark-crash" "$bin/allocmark-crash"
@@ -62,6 +65,9 @@ for w in churn.wl handwritten.trace; do
     [ ! -e "$o/raw/$w.segv.jsonl" ] || fail "segv on $w: a raw record for a failed run"
 done
 [ "$(grep -c '^segv: crashing now$' "$o/errors.log")" -eq 2 ] || fail "segv's stderr is not in errors.log"
+# (jq -e . above: runs.jsonl stayed JSON around noisy's control characters)
+[ "$(jq -r 'select(.row == "noisy" and .workload == "churn.wl") | .reason' "$o/runs.jsonl")" = "exit status 2: noisy: 50%noisy: ?[31mbroken?[0m" ] ||
+    fail "noisy: the reason is not its last stderr line without CR and with ? for ESC"
 grep -q "^=== round 1, slow, churn.wl: FAILED: time limit of 4s (exit status 124)" "$o/errors.log" || fail "time-out: no errors.log header"
 grep -q "FAILED: killed by SIGSEGV (exit status 139)" "$tmp/stderr" || fail "progress line: no FAILED with its exit status"
 

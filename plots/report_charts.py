@@ -88,11 +88,11 @@ def relative_time(res):
     labels, no_ref, labelled = [], False, set()
     for x, wl in enumerate(res.workloads):
         ref = res.cells.get((wl, res.reference))
-        ranked = V.ranked_by_time(res, wl)
+        fastest = V.podium(res, wl)[0] or next(iter(V.ranked_by_time(res, wl)), None)
         if ref is not None and ref.ok and ref.get("ns_per_op_median"):
             base, label = ref.get("ns_per_op_median"), wl
-        elif ranked:
-            base, label, no_ref = ranked[0].get("ns_per_op_median"), wl + " *", True
+        elif fastest is not None:
+            base, label, no_ref = fastest.get("ns_per_op_median"), wl + " *", True
         else:
             base, label = None, wl
         labels.append(label)

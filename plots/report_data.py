@@ -25,10 +25,10 @@ NUMERIC_COLUMNS = (
     "runs", "ns_per_op_median", "ns_per_op_min", "ns_per_op_max", "ns_per_op_cv",
     "wall_s_median", "wall_s_min", "wall_s_max", "wall_s_cv", "peak_rss_bytes_median",
     "frag_peak_median", "frag_end_median", "minor_faults_median", "idle_rss_bytes_median",
-    "time_vs_glibc", "peak_rss_vs_glibc", "failed_runs",
+    "time_vs_glibc", "peak_rss_vs_glibc", "failed_runs", "winner",
 )
 # Columns read elsewhere or recomputed here: not listed as "not shown" in the report.
-KNOWN_COLUMNS = ("winner",)
+KNOWN_COLUMNS = ()
 TIMELINE_COLUMNS = ("op", "rss_bytes", "live_bytes", "event")
 
 
@@ -93,6 +93,7 @@ class Results:
         self.reference = REFERENCE       # the row ratios are relative to
         self.cells = {}                  # (workload, allocator) -> Cell
         self.extra_columns = []          # summary.csv columns this report does not know
+        self.winner_column = False       # summary.csv marks each workload's winner (1)
         self.errors_log = ""
         self.timeline_files = 0
 
@@ -154,6 +155,7 @@ def _read_summary(path, res):
     if lost:
         raise InputError(f"{path}: header has no column {', '.join(lost)} (line 1: {','.join(header)[:120]})")
     res.extra_columns = [h for h in header if h not in NUMERIC_COLUMNS + REQUIRED_COLUMNS + KNOWN_COLUMNS]
+    res.winner_column = "winner" in header
     seen_alloc = []
     for lineno, row in enumerate(rows[1:], start=2):
         if not any(field.strip() for field in row):

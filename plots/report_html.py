@@ -61,9 +61,9 @@ def workload_head(res):
 
 
 def workload_table(res, workload):
-    ranked = V.ranked_by_time(res, workload)
+    fastest = V.podium(res, workload)[0]
     lean = V.ranked_by_rss(res, workload)
-    best = ranked[0].allocator if ranked else None
+    best = fastest.allocator if fastest is not None else None
     leanest = lean[0].allocator if lean else None
     head = workload_head(res)
     rows = []

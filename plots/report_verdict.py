@@ -19,6 +19,29 @@ def ranked_by_time(res, workload):
     return sorted(cells, key=lambda c: c.get("ns_per_op_median"))
 
 
+def podium(res, workload):
+    """(fastest, runner-up, passed over) of a workload's completed allocator cells.
+    The fastest is summary.csv's winner, the row summary.txt marks * (the lowest median
+    ns/op of the rows without a failed run; None when every such row had one); in a
+    folder from before that column, the lowest median. The runner-up is the next
+    fastest row without a failed run (or None); passed over, the rows with a failed run
+    whose median is below the runner-up's (the fastest's when there is none)."""
+    ranked = ranked_by_time(res, workload)
+    if res.winner_column:
+        best = next((c for c in ranked if c.get("winner") == 1), None)
+    else:
+        best = ranked[0] if ranked else None
+    rest = [c for c in ranked if c is not best]
+    nxt = next((c for c in rest if not c.failed_runs), None)
+    bar = nxt or best
+    passed = [c for c in rest if c.failed_runs and (bar is None or _ns(c) < _ns(bar))]
+    return best, nxt, passed
+
+
+def _runs_failed(c):
+    return f"{c.failed_runs} of {c.failed_runs + (c.runs or 0)} runs failed"
+
+
 def ranked_by_rss(res, workload):
     cells = [c for c in res.row(workload, real_only=True)
              if c.ok and c.get("peak_rss_bytes_median") is not None]
@@ -48,18 +71,30 @@ def _separation(a, b):
     return "", ""
 
 
+def _passed_note(passed):
+    """The rows with a lower median than the ones ranked, left out for a failed run."""
+    if not passed:
+        return ""
+    return (" Not ranked, for a failed run: " +
+            ", ".join(f"{F.name(c.allocator)} ({F.ns(_ns(c))} ns/op; {_runs_failed(c)})" for c in passed) + ".")
+
+
 def _time_sentence(res, workload, ranked):
-    best = ranked[0]
+    best, nxt, passed = podium(res, workload)
+    if best is None:
+        return ("No fastest: every allocator that completed this workload had a failed run." +
+                _passed_note(passed))
     s = f"Fastest: {F.name(best.allocator)} at {F.ns(_ns(best))} ns/op"
     notes = []
-    if len(ranked) > 1:
-        nxt = ranked[1]
+    if nxt is not None:
         s += (f", {F.less(_ns(best), _ns(nxt))} time per op than the next, "
               f"{F.name(nxt.allocator)} ({F.ns(_ns(nxt))})")
         kind, why = _separation(best, nxt)
         # A one-round run is said once, at the top, not in every workload's verdict.
         if kind == "overlap" or (kind == "single" and res.rounds >= 2):
             notes.append(why)
+    elif len(ranked) > 1:
+        s += " (the only allocator that completed every run)"
     else:
         s += " (the only allocator that completed)"
     ref = res.cells.get((workload, res.reference))
@@ -70,9 +105,9 @@ def _time_sentence(res, workload, ranked):
         s += f"; no {F.esc(res.reference)} row to compare with"
     elif ref.failed:
         s += f"; {F.esc(res.reference)} FAILED, so there is no comparison with it"
-    elif len(ranked) < 2 or ranked[1] is not ref:
+    elif nxt is not ref and ref not in passed:
         s += f", and {F.less(_ns(best), _ns(ref))} than {F.name(res.reference)} ({F.ns(_ns(ref))})"
-    s += "."
+    s += "." + _passed_note(passed)
     if notes:
         s += " Caution: " + "; ".join(notes) + "."
     return s
@@ -91,6 +126,8 @@ def _memory_sentence(ranked_rss, fastest):
         return s
     if fastest is lean:
         s += f" Trade-off: none here {F.DASH} {F.name(fastest.allocator)} is both the fastest and the leanest."
+    elif lean.failed_runs and _ns(lean) <= _ns(fastest):   # left out of the ranking for a failed run
+        s += f" Trade-off: {F.name(lean.allocator)} is not slower either, but it had a failed run."
     elif _rss(fastest) is not None:
         s += (f" Trade-off: {F.name(fastest.allocator)} takes {F.less(_ns(fastest), _ns(lean))} time "
               f"than {F.name(lean.allocator)} for {F.more(_rss(fastest), _rss(lean))} peak RSS "
@@ -170,12 +207,13 @@ def _idle_sentence(res, workload):
 def workload_verdict(res, workload):
     """[HTML sentence] for one workload."""
     ranked = ranked_by_time(res, workload)
+    best, nxt, _ = podium(res, workload)
     out = []
     if ranked:
         out.append(_time_sentence(res, workload, ranked))
     else:
         out.append("No allocator completed this workload: there is no verdict.")
-    out.append(_memory_sentence(ranked_by_rss(res, workload), ranked[0] if ranked else None))
+    out.append(_memory_sentence(ranked_by_rss(res, workload), best))
     for extra in (_phase_sentence(res, workload), _idle_sentence(res, workload)):
         if extra:
             out.append(extra)
@@ -197,15 +235,14 @@ def workload_verdict(res, workload):
     if few and not res.smoke:
         out.append("Fewer than 5 rounds: " + ", ".join(f"{F.name(c.allocator)} ({c.runs})" for c in few) + ".")
     dry = res.cells.get((workload, D.DRY))
-    if dry is not None and dry.ok and ranked:
-        share = _ns(dry) / _ns(ranked[0]) if _ns(ranked[0]) else None
+    if dry is not None and dry.ok and best is not None:
+        share = _ns(dry) / _ns(best) if _ns(best) else None
         s = (f"The harness alone (dry) takes {F.ns(_ns(dry))} ns/op, {F.pct(share)} of the fastest's "
              f"time, and is inside every row's ns/op")
         if share is not None and share > 0.3:
             s += ": differences between allocators are diluted by it"
         s += "."
-        if share is not None and 0.1 <= share < 1 and len(ranked) > 1:
-            best, nxt = ranked[0], ranked[1]
+        if share is not None and 0.1 <= share < 1 and nxt is not None:
             s += (f" Net of it, {F.name(best.allocator)} takes {F.less(_ns(best) - _ns(dry), _ns(nxt) - _ns(dry))} "
                   f"time per op than {F.name(nxt.allocator)} ({F.ns(_ns(best) - _ns(dry))} vs "
                   f"{F.ns(_ns(nxt) - _ns(dry))} ns/op).")
@@ -213,11 +250,11 @@ def workload_verdict(res, workload):
     return out
 
 
-def clear_win(ranked):
+def clear_win(best, nxt):
     """Whether the fastest's whole min-max range is below the runner-up's (both with
     two rounds or more); a lone allocator has no runner-up to beat."""
-    return len(ranked) > 1 and _separation(ranked[0], ranked[1])[0] == "" and \
-        ranked[0].runs is not None and ranked[1].runs is not None
+    return best is not None and nxt is not None and _separation(best, nxt)[0] == "" and \
+        best.runs is not None and nxt.runs is not None
 
 
 def _geomean(xs):
@@ -229,6 +266,7 @@ def across_workloads(res):
     """Per allocator: wins in time and in peak RSS, geometric means vs the reference,
     failures and noisy cells. [(allocator, dict)] in allocator order, dry excluded."""
     table = []
+    podiums = [podium(res, w) for w in res.workloads]
     for a in res.allocators:
         if a == D.DRY:
             continue
@@ -241,10 +279,9 @@ def across_workloads(res):
                     m_ratio.append(_rss(c) / _rss(ref))
         cells = [res.cell(w, a) for w in res.workloads]
         table.append((a, {
-            "time_wins": sum(1 for w in res.workloads
-                             if (r := ranked_by_time(res, w)) and r[0].allocator == a),
-            "clear_wins": sum(1 for w in res.workloads
-                              if (r := ranked_by_time(res, w)) and r[0].allocator == a and clear_win(r)),
+            "time_wins": sum(1 for best, _, _ in podiums if best is not None and best.allocator == a),
+            "clear_wins": sum(1 for best, nxt, _ in podiums
+                              if best is not None and best.allocator == a and clear_win(best, nxt)),
             "rss_wins": sum(1 for w in res.workloads
                             if (r := ranked_by_rss(res, w)) and r[0].allocator == a),
             "completed": sum(1 for c in cells if c.ok),

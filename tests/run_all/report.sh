@@ -27,9 +27,10 @@ quick() {
 }
 # shellcheck source=tests/run_all/html_check.bash
 . tests/run_all/html_check.bash
-# the allocator with the lowest median ns/op for a workload (dry and failed rows excluded)
+# fastest DIR WORKLOAD: the row summary.csv marks the workload's winner (as summary.txt's *)
 fastest() {
-    awk -F, -v w="$2" 'NR > 1 && $1 == w && $2 != "dry" && $4 != "" && (best == "" || $4 + 0 < min) { min = $4 + 0; best = $2 } END { print best }' "$1/summary.csv"
+    awk -F, -v w="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "winner") col = i; next }
+        col && $1 == w && $col == 1 { print $2 }' "$1/summary.csv"
 }
 # section WORKLOAD HTML: the workload's verdict list (its <h3> up to the next one)
 section() { awk -v h="<h3><a href=\"#w-$1\">" 'index($0, h) { on = 1; print; next } on && /<h3>|<h2/ { exit } on' "$2"; }
@@ -48,6 +49,7 @@ check_html "$html" 9
 [ "$(grep -c 'RSS over the run</h3>' "$html")" -eq 3 ] || fail "not one timeline per workload ($(find "$d1/timelines" -name "*.csv" 2> /dev/null | wc -l) timeline files)"
 for w in kvserver.wl churn.wl; do
     f=$(fastest "$d1" "$w")
+    [ -n "$f" ] || fail "$w: summary.csv marks no winner"
     section "${w//./-}" "$html" | grep -q "Fastest: <b>$f</b>" || fail "$w: verdict does not name $f, the fastest in summary.csv"
 done
 grep -q 'Smoke run' "$html" || fail "a 1-round scale-0.01 run without the smoke caution"
@@ -174,3 +176,30 @@ tl_row > "$d8/timelines/w.wl.part.r2.csv"
 grep -q "median round by ns/op (rounds 2, 3)" "$d8/report.html" ||
     fail "the timeline is not from part's ok round 2 and glibc's median round 3: $(grep -o 'median round by ns/op ([^)]*)' "$d8/report.html")"
 echo "ok: crashed runs' empty timelines are skipped"
+
+# 9. The row with the lowest median had a failed round: summary.csv's winner (what
+# summary.txt stars) is the report's fastest, in the verdict, the table's highlight and
+# the win counts; the failed row is said, not ranked. Without the winner column (a folder
+# from before it) the lowest median is the fastest, as before.
+d9=$tmp/winner
+mkdir -p "$d9"
+{
+    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,failed_runs,winner"
+    echo "w.wl,glibc,3,50,45,55,0,1"
+    echo "w.wl,flaky,2,40,38,42,1,0"
+    echo "w.wl,slow,3,60,58,62,0,0"
+} > "$d9/summary.csv"
+"$PY" "$REPORT" "$d9" > /dev/null || fail "report.py on the failed-fastest folder"
+html=$d9/report.html
+[ "$(fastest "$d9" w.wl)" = glibc ] || fail "fastest() does not read the winner column"
+section w-wl "$html" | grep -q "Fastest: <b>glibc</b> at 50.00 ns/op, 17% less time per op than the next, <b>slow</b>" ||
+    fail "the verdict does not name summary.csv's winner glibc: $(section w-wl "$html" | grep -o 'Fastest[^.]*')"
+section w-wl "$html" | grep -q "Not ranked, for a failed run: <b>flaky</b> (40.00 ns/op; 1 of 3 runs failed)" ||
+    fail "the faster row with a failed run is not said"
+grep -q '<tr class="best"><td>glibc</td>' "$html" || fail "the highlighted row is not glibc: $(grep -o '<tr class="best"><td>[^<]*' "$html")"
+grep -q '<tr class=""><td>glibc</td><td>1</td><td>1</td>' "$html" || fail "glibc's win is not counted"
+grep -q '<tr class="failed"><td>flaky</td><td>1</td><td>0</td>' "$html" || fail "flaky is counted a win"
+cut -d, -f1-7 "$d9/summary.csv" > "$tmp/summary.csv" && mv "$tmp/summary.csv" "$d9/summary.csv"
+"$PY" "$REPORT" "$d9" > /dev/null || fail "report.py on a summary.csv without the winner column"
+section w-wl "$html" | grep -q "Fastest: <b>flaky</b>" || fail "without the winner column the lowest median is not the fastest"
+echo "ok: the report's fastest is summary.csv's winner"

@@ -201,33 +201,32 @@ def _read_summary(path, res):
                 res.cells[(w, a)] = c
 
 
+def _parse_object(text, where):
+    """The JSON object in text; anything else is an InputError naming where (the file,
+    or file:line for a JSON-lines file) and the position in text."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        pos = f"column {e.colno}" if e.lineno == 1 else f"line {e.lineno} column {e.colno}"
+        raise InputError(f"{where}: not valid JSON: {e.msg} at {pos}") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: not a JSON object")
+    return obj
+
+
 def _read_machine(path, res):
     if not os.path.isfile(path):
         res.machine_note = "machine.json is missing from this folder"
         return
-    text = _read_text(path)
-    try:
-        m = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    if not isinstance(m, dict):
-        raise InputError(f"{path}: not a JSON object")
-    res.machine = m
+    res.machine = _parse_object(_read_text(path), path)
 
 
 def _json_lines(path):
     """The JSON objects of a JSON-lines file (raw/*.jsonl, runs.jsonl), blank lines
     skipped; a bad line is an InputError naming the file and line."""
     for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
-        if not isinstance(rec, dict):
-            raise InputError(f"{path}:{lineno}: not a JSON object")
-        yield rec
+        if line.strip():
+            yield _parse_object(line, f"{path}:{lineno}")
 
 
 def _read_raw(folder, res):

@@ -172,13 +172,29 @@ for m in time rss frag; do
 done
 
 # ---- timeline-<workload>: RSS and live bytes over the run ----
-# median_round W A: "peak<TAB>file" of the timeline round of W x A whose peak RSS is
-# the median of its rounds (the lower one of an even count); nothing if it has none.
-# Every round file is checked here: the driver's header, numbers where numbers belong.
+# rounds.tsv: runs.jsonl as "workload<TAB>row<TAB>round<TAB>ns/op, or failed", a line per
+# run (empty for a folder from before runs.jsonl). Its names are run_all.sh's (letters,
+# digits, . _ - +): nothing to unescape.
+if [ -f "$dir/runs.jsonl" ]; then
+    awk 'function str(k,   i, v) { i = index($0, "\"" k "\":\""); if (!i) return ""; v = substr($0, i + length(k) + 4); return substr(v, 1, index(v, "\"") - 1) }
+        function num(k,   i, v) { i = index($0, "\"" k "\":"); if (!i) return ""; v = substr($0, i + length(k) + 3); sub(/[^-0-9.e+].*/, "", v); return v }
+        { r = num("round"); w = str("workload"); a = str("row"); ns = index($0, "\"failed\":true") ? "failed" : num("ns_per_op")
+          if (r ~ /^[0-9]+$/ && w != "" && a != "" && ns != "") printf "%s\t%s\t%d\t%s\n", w, a, r, ns }' "$dir/runs.jsonl"
+fi > "$tmp/rounds.tsv"
+# median_round W A: "peak<TAB>file" of the timeline round of W x A drawn, as the report
+# picks it (report_data.py, _typical_round): of the rounds with a file that did not fail,
+# the one whose ns/op (runs.jsonl) is the median, the lower middle one of an even count;
+# the lowest round with a file when runs.jsonl has none of their times. Nothing if it has
+# none or the cell has no completed run. Every candidate file is checked here: the
+# driver's header, numbers where numbers belong.
 median_round() {
-    local f files=()
+    local f n failed files=()
+    awk -F'\t' -v w="$1" -v a="$2" '$1 == w && $2 == a && $3 > 0 { ok = 1 } END { exit !ok }' "$tmp/cells.tsv" || return 0
+    failed=$(awk -F'\t' -v w="$1" -v a="$2" '$1 == w && $2 == a && $4 == "failed" { printf " %d ", $3 }' "$tmp/rounds.tsv")
     for f in "$dir/timelines/$1.$2".r*.csv; do
-        if [[ $f =~ \.r[0-9]+\.csv$ ]] && [ -f "$f" ]; then files+=("$f"); fi
+        if ! [[ $f =~ \.r([0-9]+)\.csv$ ]] || [ ! -f "$f" ]; then continue; fi
+        n=$((10#${BASH_REMATCH[1]}))
+        [[ $failed == *" $n "* ]] || files+=("$f")
     done
     [ ${#files[@]} -gt 0 ] || return 0
     awk -F, '
@@ -189,7 +205,15 @@ median_round() {
         $o !~ /^[0-9]+$/ || $r !~ /^-?[0-9]+$/ || $l !~ /^-?[0-9]+$/ { bad("op, rss_bytes and live_bytes must be whole numbers") }
         { if ($r > peak[FILENAME]) peak[FILENAME] = $r; if ($l > peak[FILENAME]) peak[FILENAME] = $l }
         END { if (!err) for (f in peak) printf "%d\t%s\n", peak[f], f }' "${files[@]}" |
-        sort -g | awk -F'\t' '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }'
+        awk -F'\t' -v w="$1" -v a="$2" -v rounds="$tmp/rounds.tsv" '
+            BEGIN { while ((getline l < rounds) > 0) { split(l, x, "\t"); if (x[1] == w && x[2] == a && x[4] != "failed") ns[x[3] + 0] = x[4] + 0 } }
+            { r = $2; sub(/.*\.r/, "", r); sub(/\.csv$/, "", r); r += 0; line[r] = $0
+              if (lowest == "" || r < lowest) lowest = r
+              if (r in ns) timed[++n] = r }
+            END { # sorted by (ns/op, round), as the report sorts them
+                for (i = 2; i <= n; i++) for (j = i; j > 1 && (ns[timed[j - 1]] > ns[timed[j]] || (ns[timed[j - 1]] == ns[timed[j]] && timed[j - 1] > timed[j])); j--) {
+                    t = timed[j]; timed[j] = timed[j - 1]; timed[j - 1] = t }
+                if (n) print line[timed[int((n - 1) / 2) + 1]]; else if (lowest != "") print line[lowest] }'
 }
 # phase_marks FILE: gnuplot commands marking where each phase of the trace starts (a
 # dotted line and the phase's name, phases starting at the same op named together),

@@ -68,6 +68,33 @@ plots "$base"
 n=$(files_in "$base/plots" | wc -l)
 [ "$n" -eq 14 ] || fail "a second run left $n files in plots/, not 14"
 
+# 1b. The timeline round, as the report picks it: of the rounds that did not fail, the
+# one whose ns/op (runs.jsonl) is the median, the lower middle one of an even count;
+# the lowest round with a file without runs.jsonl. Rounds 1-4 of glibc on churn, peak
+# RSS growing with the round (the peak-RSS median would be r2), ns/op 40, 10, 30 and a
+# failed round 4 (with a file: a crashed run may leave one): r3.
+d=$work/rounds
+cp -r "$work/pristine" "$d"
+t=$d/timelines/churn.wl.glibc
+for k in 2 3 4; do
+    awk -F, -v OFS=, -v k="$k" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; print; next } { $(c["rss_bytes"]) *= k; $(c["live_bytes"]) *= k; print }' "$t.r1.csv" > "$t.r$k.csv"
+done
+grep -v '"row":"glibc","workload":"churn.wl"' "$work/pristine/runs.jsonl" > "$d/runs.jsonl"
+for rn in 1:40 2:10 3:30; do
+    printf '{"round":%d,"row":"glibc","workload":"churn.wl","ns_per_op":%d,"peak_rss_bytes":1}\n' "${rn%:*}" "${rn#*:}" >> "$d/runs.jsonl"
+done
+echo '{"round":4,"row":"glibc","workload":"churn.wl","failed":true,"exit_status":139,"signal":"SIGSEGV","reason":"x","seconds":0.1}' >> "$d/runs.jsonl"
+plots "$d"
+grep -q 'glibc(r3)' "$d/plots/timeline-churn.wl.svg" || fail "timeline-churn.wl.svg: not the round of median ns/op (r3) of the rounds that did not fail"
+# two rounds left (r1 40, r2 10): the lower middle one, r2
+grep -v '"round":3,"row":"glibc","workload":"churn.wl"' "$d/runs.jsonl" > "$d/runs.2" && mv "$d/runs.2" "$d/runs.jsonl"
+rm "$t.r3.csv"
+plots "$d"
+grep -q 'glibc(r2)' "$d/plots/timeline-churn.wl.svg" || fail "timeline-churn.wl.svg: not the lower middle round of two (r2)"
+rm "$d/runs.jsonl"
+plots "$d"
+grep -q 'glibc(r1)' "$d/plots/timeline-churn.wl.svg" || fail "timeline-churn.wl.svg: without runs.jsonl, not the lowest round (r1)"
+
 # 2. A FAILED cell (as run_all.sh writes it: runs 0, no figures, no raw file).
 d=$work/failed
 cp -r "$work/pristine" "$d"

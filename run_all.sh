@@ -422,7 +422,8 @@ declare -A has_hist=()
 driver_has_histogram() {
     if [ -z "${has_hist[$1]:-}" ]; then
         local help
-        help=$("$1" --help 2>&1 || true)
+        # (a time limit: a third-party driver that hangs on --help must not stop the matrix)
+        help=$(timeout 5 "$1" --help 2>&1 || true)
         [[ $help == *--histogram* ]] && has_hist[$1]=1 || has_hist[$1]=0
     fi
     [ "${has_hist[$1]}" -eq 1 ]
@@ -445,7 +446,6 @@ run_cell() {
     [ "$latency" -eq 0 ] || d+=(--latency)
     d+=("${extra[@]}" --json "$c.json" --timeline "$out/timelines/$name.$row.r$r.csv")
     if [ "$latency" -eq 1 ] && driver_has_histogram "${d[0]}"; then
-        mkdir -p "$out/histograms"
         d+=(--histogram "$out/histograms/$name.$row.r$r.csv")
     fi
     d+=("${replay_file[$t]}")

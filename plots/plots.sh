@@ -217,7 +217,7 @@ median_round() {
 }
 # phase_marks FILE: gnuplot commands marking where each phase of the trace starts (a
 # dotted line and the phase's name, phases starting at the same op named together),
-# from the first record of a raw FILE; at most 30.
+# from the first record of a raw FILE; at most 40, as the report (MAX_PHASES_SHOWN).
 phase_marks() {
     awk 'function q(s) { gsub(/\047/, "\047\047", s); return "\047" s "\047" }
         NR == 1 { i = index($0, "\"phases\":["); if (!i) exit
@@ -228,7 +228,7 @@ phase_marks() {
                 if (op == "") continue
                 if (n && op == at[n]) names[n] = names[n] ", " name; else { at[++n] = op; names[n] = name }
             }
-            for (i = 1; i <= n && i <= 30; i++) {
+            for (i = 1; i <= n && i <= 40; i++) {
                 if (at[i] > 0) printf "set arrow %d from first %s, graph 0 to first %s, graph 1 nohead dt 3 lc rgb \"#999999\" back\n", 100 + i, at[i], at[i]
                 printf "set label %d %s at first %s, graph 0.99 rotate by 90 right offset char 1, 0 font \",8\" tc rgb \"#666666\"\n", 100 + i, q(names[i]), at[i]
             } }' "$1"
@@ -331,12 +331,12 @@ latency_data() {
                 q(w), q(dat), q(present), q(counts), n, ymin / 1.5, ymax * 1.5, zero
             printf "width = %d\nheight = 560\n", (n * 340 + 120 < 900) ? 900 : n * 340 + 120 }' "$tmp/latency.cells" > "$p.vars"
 }
-rc=0
 while read -r w; do
+    rc=0
     latency_data "$w" "$tmp/latency-$w" || rc=$?
     case $rc in
         0) job "latency-$w" latency ;;
-        1) rc=0 ;;
+        1) ;;   # no latency figures for w: no chart
         *) exit 1 ;;
     esac
 done < "$tmp/workloads"

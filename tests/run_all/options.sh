@@ -78,6 +78,7 @@ refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
 # Two runs started together with the same -o DIR: one has it, the other stops naming -o DIR.
 # (an `ls -A` that takes a second: both find the folder empty, as in a real race)
 mkdir "$tmp/slowls" "$tmp/race"
+# shellcheck disable=SC2016 # the fake's own $1 and $@
 printf '%s\n' '#!/bin/sh' 'case "$1" in -A) sleep 1 ;; esac' 'exec /bin/ls "$@"' > "$tmp/slowls/ls"
 chmod +x "$tmp/slowls/ls"
 rc1=0 rc2=0
@@ -98,6 +99,16 @@ if "$B/bin/allocmark-glibc" --help | grep -q -- --histogram; then
 fi
 grep -q '"mode":"latency"' "$tmp/lat/raw/handwritten.trace.glibc.jsonl" || fail "--latency: the run was not a latency run"
 grep -qx -- --latency "$tmp/lat/args" || fail "--latency: not in args"
+# A driver that hangs on --help (asked once, for --histogram): given up after 5 s, no
+# histograms, the run goes on.
+mkdir "$tmp/hangbin"
+# shellcheck disable=SC2016 # the fake's own $1 and $@
+printf '%s\n' '#!/bin/sh' 'case "$1" in --help) exec sleep 60 ;; esac' "exec $PWD/$B/bin/allocmark-glibc \"\$@\"" > "$tmp/hangbin/allocmark-glibc"
+chmod +x "$tmp/hangbin/allocmark-glibc"
+timeout 40 ./run_all.sh "${quick[@]}" -a glibc --latency --bin "$tmp/hangbin" -o "$tmp/hang" > /dev/null 2>&1 ||
+    fail "--latency with a driver whose --help hangs: the run failed or hung"
+[ -s "$tmp/hang/raw/handwritten.trace.glibc.jsonl" ] || fail "--latency with a driver whose --help hangs: no record"
+[ -z "$(ls -A "$tmp/hang/histograms")" ] || fail "--latency with a driver whose --help hangs: histograms asked for"
 
 # Charts that fail (a make whose `plots` target fails): the summary files are written
 # all the same, the failure is on stderr and in errors.log, the exit status is 1.

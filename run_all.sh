@@ -353,13 +353,13 @@ machine_txt() {
     echo "command: $0 ${orig_args[*]:-} (effective: $(tr '\n' ' ' < "$out/args"))"
     echo "date: $(date -u +%FT%TZ)"
     echo "seed: $seed"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
+    echo "git: $(git_commit)"
     echo "kernel: $(uname -srm)"
     grep -m1 'model name' /proc/cpuinfo || true
     echo "cpus: $(nproc)"
     grep MemTotal /proc/meminfo || true
-    echo "libc: $(ldd --version 2>&1 | head -1)"
-    echo "compiler: $(${CC:-cc} --version | head -1)"
+    echo "libc: $(libc_version)"
+    echo "compiler: $(cc_version)"
     echo "scale: $scale"
     echo "profile: ${profile:-none}"
     echo "drivers: $bin"

@@ -197,32 +197,37 @@ summary_csv() {
     rows=$(summary_rows "$1") || return 1
     [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{print $1 "," $2 "," $3}'
 }
-# from_machine_txt DIR KEY DEFAULT: the value of machine.txt's "KEY: value" line, or DEFAULT
+# What machine.txt records of the machine and the checkout (run_all.sh's machine_txt) and
+# what machine.json falls back on for a folder whose machine.txt lacks a key.
+cpu_model() { grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'; }
+mem_total_kb() { awk '/MemTotal/ {print $2}' /proc/meminfo; }
+libc_version() { ldd --version 2>&1 | head -1; }
+cc_version() { ${CC:-cc} --version | head -1; }
+git_commit() { echo "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"; }
+# from_machine_txt DIR KEY CMD...: the value of machine.txt's "KEY: value" line, else the
+# output of CMD on this machine, run only then (ldd and cc cost a process or two each)
 from_machine_txt() {
-    local v
-    v=$(awk -v k="$2" 'index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' "$1/machine.txt" 2>/dev/null)
-    printf '%s\n' "${v:-$3}"
+    local v dir=$1 key=$2
+    shift 2
+    v=$(awk -v k="$key" 'index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' "$dir/machine.txt" 2>/dev/null)
+    [ -n "$v" ] || v=$("$@" 2>/dev/null || true)
+    printf '%s\n' "$v"
 }
-# machine.json: what ran, where, with which versions.
+# machine.json: what ran, where, with which versions: the run's own record (machine.txt:
+# the machine it was set up on, the commit it started from), else this machine's.
 # shellcheck disable=SC2154 # seed, rounds, scale, allocators: the run's globals (see the top)
 machine_json() {
-    local dir=$1 a v first=1 cmd date commit
+    local dir=$1 a v first=1 cmd
     cmd=$(cat "$dir/command" 2>/dev/null || echo "$0 ${orig_args[*]:-}")
-    date=$(sed -n 's/^date: //p' "$dir/machine.txt" 2>/dev/null | head -n 1)
     printf '{"command":%s,' "$(json_str "$cmd")"
-    printf '"date":%s,"seed":%s,"rounds":%s,"scale":%s,' "$(json_str "${date:-$(date -u +%FT%TZ)}")" "$seed" "$rounds" "$(json_str "$scale")"
+    printf '"date":%s,"seed":%s,"rounds":%s,"scale":%s,' "$(json_str "$(from_machine_txt "$dir" date date -u +%FT%TZ)")" "$seed" "$rounds" "$(json_str "$scale")"
     if [ -n "${profile:-}" ]; then printf '"profile":%s,' "$(json_str "$profile")"; else printf '"profile":null,'; fi
-    # the commit the run started from (machine.txt), not the one summarizing it
-    commit=$(sed -n 's/^git: //p' "$dir/machine.txt" 2>/dev/null | head -n 1)
-    [ -n "$commit" ] || commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
-    printf '"git":%s,' "$(json_str "$commit")"
-    # the machine the run was set up on (machine.txt), else this one
-    printf '"cpu":%s,"cores":%s,' "$(json_str "$(from_machine_txt "$dir" 'model name' "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")")" \
-        "$(from_machine_txt "$dir" cpus "$(nproc)")"
-    printf '"mem_kb":%s,"kernel":%s,' "$(from_machine_txt "$dir" MemTotal "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" | awk '{print $1}')" \
-        "$(json_str "$(from_machine_txt "$dir" kernel "$(uname -srm)")")"
-    printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(from_machine_txt "$dir" libc "$(ldd --version 2>&1 | head -1)")")" \
-        "$(json_str "$(from_machine_txt "$dir" compiler "$(${CC:-cc} --version | head -1)")")"
+    printf '"git":%s,' "$(json_str "$(from_machine_txt "$dir" git git_commit)")"
+    printf '"cpu":%s,"cores":%s,' "$(json_str "$(from_machine_txt "$dir" 'model name' cpu_model)")" "$(from_machine_txt "$dir" cpus nproc)"
+    printf '"mem_kb":%s,"kernel":%s,' "$(from_machine_txt "$dir" MemTotal mem_total_kb | awk '{print $1}')" \
+        "$(json_str "$(from_machine_txt "$dir" kernel uname -srm)")"
+    printf '"libc":%s,"compiler":%s,"allocators":{' "$(json_str "$(from_machine_txt "$dir" libc libc_version)")" \
+        "$(json_str "$(from_machine_txt "$dir" compiler cc_version)")"
     for a in $allocators; do
         v=$(cat "$dir"/raw/*."$a".jsonl 2>/dev/null | grep -o -m1 '"allocator_version":"[^"]*"' | sed 's/.*:"//; s/"$//' || true)
         if [ "$a" = dry ]; then v="none: the harness alone (allocmark-glibc --dry)"; fi

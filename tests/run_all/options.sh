@@ -72,6 +72,17 @@ done
 { [ -f "$tmp/o/raw/handwritten.trace.glibc.jsonl" ] && [ -f "$tmp/o/timelines/handwritten.trace.glibc.r1.csv" ]; } || fail "-o: no raw record or timeline"
 [ "$(readlink results/latest 2>/dev/null || true)" = "$latest_before" ] || fail "-o outside results/ moved results/latest"
 refuse "-o $tmp/o: it holds a run already (finish it with --resume" "${quick[@]}" -o "$tmp/o"
+# --summarize takes machine.json's machine from machine.txt: with every key there, none of
+# the fallback commands runs (spies log their calls), and machine.json is the same.
+mkdir "$tmp/spy"
+for c in ldd cc nproc uname; do
+    printf '%s\n' '#!/bin/sh' "echo $c >> $tmp/spy.log" "exec $(command -v "$c") \"\$@\"" > "$tmp/spy/$c"
+    chmod +x "$tmp/spy/$c"
+done
+cp "$tmp/o/machine.json" "$tmp/machine.before"
+PATH=$tmp/spy:$PATH ./run_all.sh --summarize "$tmp/o" --no-plots > /dev/null 2>&1 || fail "--summarize of the -o run failed"
+[ ! -e "$tmp/spy.log" ] || fail "--summarize ran $(paste -sd' ' "$tmp/spy.log") though machine.txt has every key"
+cmp -s "$tmp/o/machine.json" "$tmp/machine.before" || fail "--summarize changed machine.json"
 mkdir "$tmp/full" && touch "$tmp/full/x"
 refuse "-o $tmp/full: the folder is not empty" "${quick[@]}" -o "$tmp/full"
 ./run_all.sh "${quick[@]}" -a glibc -o "$mine" > /dev/null 2>&1 || fail "-o $mine failed"

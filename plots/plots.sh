@@ -8,10 +8,6 @@
 set -euo pipefail
 me=plots.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# field, spread_stats: the summary step's helpers, so a median here is the summary's median.
-# shellcheck source=SCRIPTDIR/../harness/run_all/results.sh
-. "$here/../harness/run_all/results.sh"
-
 die() { echo "$me: $*" >&2; exit 1; }
 # set -e stops at a failing command silently: name the line instead.
 trap 'echo "$me: line $LINENO: unexpected failure (status $?)" >&2' ERR
@@ -32,36 +28,27 @@ if gnuplot -e 'set terminal pngcairo' > /dev/null 2>&1; then pngterm=pngcairo; f
 
 # ---- cells.tsv: one line per summary row, the figures every chart needs ----
 # workload allocator runs ns_med ns_min ns_max rss_med rss_min rss_max frag_med frag_min frag_max
-# (missing figures empty), tab-separated. summary.rows holds the summary's part of it,
-# comma-separated so that `read` keeps empty fields. Columns are found by name.
-awk -F, -v f="$dir/summary.csv" '
+# (missing figures empty), tab-separated, from summary.csv alone (columns found by name;
+# the min and max of peak RSS and frag_peak, the whiskers, are optional: a summary.csv
+# from before them has none). A row that counts runs needs its raw/ file (the phases).
+awk -F, -v f="$dir/summary.csv" -v raw="$dir/raw" '
     function bad(msg) { print "plots.sh: " f ":" NR ": " msg > "/dev/stderr"; err = 1; exit 1 }
-    function num(c,   v) { v = $(col[c]); if (v != "" && v !~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/) bad(c " is not a number: \"" v "\""); return v }
+    function num(c,   v) { if (!(c in col)) return ""; v = $(col[c]); if (v != "" && v !~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/) bad(c " is not a number: \"" v "\""); return v }
     NR == 1 { n = split("workload allocator runs ns_per_op_median ns_per_op_min ns_per_op_max peak_rss_bytes_median frag_peak_median", need, " ")
               for (i = 1; i <= NF; i++) col[$i] = i
               for (i = 1; i <= n; i++) if (!(need[i] in col)) bad("no column " need[i] " in the header")
               nf = NF; next }
     NF != nf { bad(NF " fields, the header has " nf) }
     $(col["workload"]) == "" || $(col["allocator"]) == "" { bad("empty workload or allocator") }
-    { key = $(col["workload"]) SUBSEP $(col["allocator"]); if (key in seen) bad("a second row for " $(col["workload"]) " x " $(col["allocator"])); seen[key] = 1
+    { w = $(col["workload"]); a = $(col["allocator"]); key = w SUBSEP a; if (key in seen) bad("a second row for " w " x " a); seen[key] = 1
       r = num("runs"); if (r !~ /^[0-9]*$/) bad("runs is not a whole number: " r)
-      printf "%s,%s,%d,%s,%s,%s,%s,%s\n", $(col["workload"]), $(col["allocator"]), r, num("ns_per_op_median"),
-          num("ns_per_op_min"), num("ns_per_op_max"), num("peak_rss_bytes_median"), num("frag_peak_median") }
+      rf = raw "/" w "." a ".jsonl"
+      if (r > 0 && (getline line < rf) < 0) { print "plots.sh: " rf ": missing, but " f " counts " r " run(s) of " w " x " a > "/dev/stderr"; err = 1; exit 1 }
+      close(rf)
+      printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, a, r, num("ns_per_op_median"), num("ns_per_op_min"), num("ns_per_op_max"),
+          num("peak_rss_bytes_median"), num("peak_rss_bytes_min"), num("peak_rss_bytes_max"), num("frag_peak_median"), num("frag_peak_min"), num("frag_peak_max") }
     END { if (!err && NR < 2) { print "plots.sh: " f ": no rows (no run finished?)" > "/dev/stderr"; exit 1 } }
-' "$dir/summary.csv" > "$tmp/summary.rows" || exit 1
-
-# The spread of peak RSS and frag_peak over the rounds comes from the raw records.
-while IFS=, read -r w a runs ns ns_min ns_max rss frag; do
-    f=$dir/raw/$w.$a.jsonl
-    r_min='' r_max='' f_min='' f_max=''
-    if [ "$runs" -gt 0 ]; then
-        [ -r "$f" ] || die "$f: missing, but $dir/summary.csv counts $runs run(s) of $w x $a"
-        IFS=, read -r _ r_min r_max _ < <(field peak_rss_bytes "$f" | spread_stats)
-        IFS=, read -r _ f_min f_max _ < <(field frag_peak "$f" | spread_stats)
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$a" "$runs" "$ns" "$ns_min" "$ns_max" \
-        "$rss" "$r_min" "$r_max" "$frag" "$f_min" "$f_max"
-done < "$tmp/summary.rows" > "$tmp/cells.tsv"
+' "$dir/summary.csv" > "$tmp/cells.tsv" || exit 1
 
 # The reference row, as run_all.sh chooses it (baseline_row): glibc, or in a --profile
 # run (rows ALLOC+NAME) the first glibc+NAME row.

@@ -170,10 +170,12 @@ cell_table() {
         }
         for (i = 1; i <= ncells; i++) {
             c = cells[i]; w = wname[c]; b = w SUBSEP base
-            printf "%s\t%s\t%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d\t%s\t%.10g\t%.10g\n", w, wrow[c], runs[c], stats(c, "ns"), stats(c, "wall"),
+            # (the min and max of peak RSS and frag_peak last: columns added after the others)
+            split(stats(c, "rss"), rs, ","); split(stats(c, "fp"), fs, ",")
+            printf "%s\t%s\t%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s\t%s\t%.10g\t%.10g\n", w, wrow[c], runs[c], stats(c, "ns"), stats(c, "wall"),
                 median(c, "rss"), median(c, "fp"), median(c, "fe"), median(c, "mf"), median(c, "idle"),
                 ratio(med[c], (b in med) ? med[b] : ""), ratio(median(c, "rss"), (b in med) ? median(b, "rss") : ""),
-                (ran[c] > runs[c]) ? ran[c] - runs[c] : 0, (best[w] == wrow[c]) ? 1 : 0, note[w, wrow[c]],
+                (ran[c] > runs[c]) ? ran[c] - runs[c] : 0, (best[w] == wrow[c]) ? 1 : 0, rs[2], rs[3], fs[2], fs[3], note[w, wrow[c]],
                 (b in med && med[b] + 0 > 0) ? med[c] / med[b] : 0, (b in med && median(b, "rss") + 0 > 0) ? median(c, "rss") / median(b, "rss") : 0
         }
     }' "$dir/order.txt" "${jsonl[@]}"
@@ -192,7 +194,7 @@ summary_rows() {
 }
 # summary.csv: one row per workload x allocator, from the raw records alone.
 summary_csv() {
-    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,idle_rss_bytes_median,time_vs_glibc,peak_rss_vs_glibc,failed_runs,winner"
+    echo "workload,allocator,runs,ns_per_op_median,ns_per_op_min,ns_per_op_max,ns_per_op_cv,wall_s_median,wall_s_min,wall_s_max,wall_s_cv,peak_rss_bytes_median,frag_peak_median,frag_end_median,minor_faults_median,idle_rss_bytes_median,time_vs_glibc,peak_rss_vs_glibc,failed_runs,winner,peak_rss_bytes_min,peak_rss_bytes_max,frag_peak_min,frag_peak_max"
     local rows
     rows=$(summary_rows "$1") || return 1
     [ -z "$rows" ] || printf '%s\n' "$rows" | awk -F'\t' '{print $1 "," $2 "," $3}'

@@ -92,6 +92,15 @@ done
 awk '{print $2, $3, $4}' "$o/plan.txt" | cmp -s - "$o/order.txt" || fail "order.txt is not the plan's order"
 { [ "$(wc -l < "$o/summary.csv")" -eq 5 ] && grep -q '^churn.wl,slab,2,' "$o/summary.csv"; } || fail "summary.csv: not 2 runs per cell"
 jq -e '.seed == 11 and .rounds == 2' "$o/machine.json" > /dev/null || fail "machine.json: seed or rounds"
+# the last columns: the min and max over the rounds of peak RSS and frag_peak (raw/)
+head -n 1 "$o/summary.csv" | grep -q ',winner,peak_rss_bytes_min,peak_rss_bytes_max,frag_peak_min,frag_peak_max$' ||
+    fail "summary.csv: the last columns are not peak_rss_bytes_min,peak_rss_bytes_max,frag_peak_min,frag_peak_max"
+tail -n +2 "$o/summary.csv" | while IFS=, read -r w a rest; do
+    want=$(jq -rs '"\(map(.peak_rss_bytes) | min),\(map(.peak_rss_bytes) | max),\(map(.frag_peak) | min),\(map(.frag_peak) | max)"' "$o/raw/$w.$a.jsonl")
+    got=$(printf '%s\n' "$rest" | awk -F, '{ printf "%.0f,%.0f,%.6g,%.6g", $(NF - 3), $(NF - 2), $(NF - 1), $NF }')
+    [ "$got" = "$(printf '%s\n' "$want" | awk -F, '{ printf "%.0f,%.0f,%.6g,%.6g", $1, $2, $3, $4 }')" ] ||
+        fail "summary.csv $w $a: peak RSS and frag_peak min,max $got, raw/ says $want"
+done
 
 # Resuming a finished run runs nothing.
 ./run_all.sh --resume "$o" --no-plots > /dev/null 2>&1 || fail "--resume of a finished run failed"

@@ -33,15 +33,12 @@
 # Neither test sees drift between the two runs (another load on the machine
 # during one of them): that is what the floor is for.
 #
-# The values are read with results.sh's field (the first, top-level occurrence on
-# each record). The median, min, max and CV are spread_stats' definitions and
+# The values are read as results.sh's field reads them (the first, top-level occurrence
+# on each record), in one awk pass over each raw file. The median, min, max and CV are spread_stats' definitions and
 # rounding, computed in the report's one awk pass rather than by spread_stats itself:
 # the U test needs every sample in that awk anyway, and a spread_stats pipeline per
 # cell and figure (4 processes each) made 24 x 7 cells take 19 s instead of 2 s.
 # tests/run_all/compare.sh checks the medians against the run's summary.csv.
-
-# shellcheck source=harness/run_all/results.sh
-declare -F field > /dev/null || . "$(dirname "${BASH_SOURCE[0]}")/results.sh"
 
 compare_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
@@ -84,9 +81,9 @@ compare_cells() {
         sort -t "$(printf '\t')" -k1,1 -k2,2
 }
 
-# compare_facts SIDE DIR CELLS: tab-separated facts about one run for the report (awk) below.
+# compare_facts SIDE DIR: tab-separated facts about one run for the report (awk) below.
 compare_facts() {
-    local side=$1 dir=$2 cells=$3 f m vals
+    local side=$1 dir=$2 f
     if [ -f "$dir/machine.json" ]; then
         printf 'machine\t%s\tsource\tmachine.json\n' "$side"
         awk -v s="$side" "$(compare_json_awk)"'{
@@ -120,17 +117,23 @@ compare_facts() {
         awk -v s="$side" '/^run_all\.sh: round [0-9]+: / && / failed: / {
             n = split($6, p, "/"); why = $0; sub(/.* failed: /, "", why); print "fail\t" s "\t" p[n] "." $4 ".jsonl\t" why }' "$dir/errors.log"
     fi
+    # Each raw file read once: its first record's mode and version (meta), then the cell
+    # and its rounds' ns/op, peak RSS and frag_peak (metric: the values as field() reads
+    # them, space-separated). An empty file is a cell without values.
     # shellcheck disable=SC2016 # awk code, not shell
-    find "$dir/raw" -maxdepth 1 -name '*.jsonl' -print0 | xargs -0 -r awk -v s="$side" "$(compare_json_awk)"'FNR == 1 {
-        n = split(FILENAME, p, "/"); print "meta\t" s "\t" p[n] "\t" jval($0, "mode") "\t" jval($0, "allocator_version"); nextfile }'
-    while IFS=$'\t' read -r _ _ f; do
-        [ -f "$dir/raw/$f" ] || continue
+    find "$dir/raw" -maxdepth 1 -name '*.jsonl' -print0 | xargs -0 -r awk -v s="$side" "$(compare_json_awk)"'
+        function fieldv(line, k,   i, v) { i = index(line, "\"" k "\":"); if (!i) return "none"; v = substr(line, i + length(k) + 3); sub(/[^-0-9.e+].*/, "", v); return v }
+        function flush(   i) { print "cell\t" s "\t" f; for (i = 1; i <= nk; i++) print "metric\t" s "\t" f "\t" key[i] "\t" vals[i] }
+        BEGIN { nk = split("ns_per_op peak_rss_bytes frag_peak", key, " ") }
+        FNR == 1 { if (f != "") flush()
+            n = split(FILENAME, p, "/"); f = p[n]; print "meta\t" s "\t" f "\t" jval($0, "mode") "\t" jval($0, "allocator_version")
+            for (i = 1; i <= nk; i++) { vals[i] = ""; cnt[i] = 0 } }
+        { for (i = 1; i <= nk; i++) { v = fieldv($0, key[i]); if (v != "none") vals[i] = vals[i] (cnt[i]++ ? " " : "") v } }
+        END { if (f != "") flush() }'
+    find "$dir/raw" -maxdepth 1 -name '*.jsonl' -empty -printf '%f\n' | while read -r f; do
         printf 'cell\t%s\t%s\n' "$side" "$f"
-        for m in ns_per_op peak_rss_bytes frag_peak; do
-            vals=$(field "$m" "$dir/raw/$f")
-            printf 'metric\t%s\t%s\t%s\t%s\n' "$side" "$f" "$m" "${vals//$'\n'/ }"
-        done
-    done <<< "$cells"
+        printf 'metric\t%s\t%s\tns_per_op\t\nmetric\t%s\t%s\tpeak_rss_bytes\t\nmetric\t%s\t%s\tfrag_peak\t\n' "$side" "$f" "$side" "$f" "$side" "$f"
+    done
 }
 
 # jval(line, key): the value of "key": on a one-line JSON object, a string unquoted
@@ -339,8 +342,8 @@ compare_runs() {
     cells=$(compare_cells "$old" "$new")
     {
         printf 'name\t%s\n' "${cells//$'\n'/$'\n'name$'\t'}"
-        compare_facts old "$old" "$cells"
-        compare_facts new "$new" "$cells"
+        compare_facts old "$old"
+        compare_facts new "$new"
     } | awk -v threshold="$threshold" -v only_changes="$only_changes" -v dir_old="$label_old" -v dir_new="$label_new" \
         "$(compare_report_awk)"
 }

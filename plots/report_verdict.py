@@ -310,10 +310,14 @@ def overall(res):
     if winners:
         clear = dict((a, s["clear_wins"]) for a, s in table)
         single = res.rounds < 2
+        # Per allocator how many wins are clear; said once when none is.
+        each = not single and any(clear[a] for a, _ in winners)
+        rng = f"the runner-up's min{F.DASH}max range"
         out.append(f"Fastest (median ns/op) over the {n} workload{'s' if n != 1 else ''}: " +
-                   ", ".join(f"{F.name(a)} in {k}" + ("" if single else f" ({clear[a]} clear of the runner-up's "
-                                                      f"min{F.DASH}max range)") for a, k in winners) +
-                   (" (one round: no win can be told from noise)" if single else "") +
+                   ", ".join(f"{F.name(a)} in {k}" + (f" ({clear[a]} clear of {rng})" if each else "")
+                             for a, k in winners) +
+                   (" (one round: no win can be told from noise)" if single else
+                    "" if each else f" (none of these wins is clear of {rng})") +
                    ". Leanest in peak RSS: " + (", ".join(f"{F.name(a)} in {k}" for a, k in lean) or F.DASH) + ".")
     top = winners[0][0] if winners else None
     ranked_workloads = sum(1 for w in res.workloads if ranked_by_time(res, w))

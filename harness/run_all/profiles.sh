@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # profiles.sh - named allocator tuning profiles (DESIGN.md, "Fairness rules": allocators
 # run with their shipped defaults, or with a named profile that is part of the result's
 # name). Sourced by run_all.sh; pure functions, no side effects:

@@ -310,14 +310,20 @@ def overall(res):
     if winners:
         clear = dict((a, s["clear_wins"]) for a, s in table)
         single = res.rounds < 2
-        # Per allocator how many wins are clear; said once when none is.
-        each = not single and any(clear[a] for a, _ in winners)
+        # How many wins are clear said once, with the allocators that have them.
         rng = f"the runner-up's min{F.DASH}max range"
+        n_clear, n_wins = sum(clear[a] for a, _ in winners), sum(k for _, k in winners)
+        if single:
+            how = " (one round: no win can be told from noise)"
+        elif n_clear == 0:
+            how = f" (none of these wins is clear of {rng})"
+        elif n_clear == n_wins:
+            how = f" ({'every one of these wins is' if n_wins > 1 else 'the win is'} clear of {rng})"
+        else:
+            how = (f"; {n_clear} of these {n_wins} wins are clear of {rng} (" +
+                   ", ".join(f"{F.name(a)} {clear[a]}" for a, _ in winners if clear[a]) + "), the others are not")
         out.append(f"Fastest (median ns/op) over the {n} workload{'s' if n != 1 else ''}: " +
-                   ", ".join(f"{F.name(a)} in {k}" + (f" ({clear[a]} clear of {rng})" if each else "")
-                             for a, k in winners) +
-                   (" (one round: no win can be told from noise)" if single else
-                    "" if each else f" (none of these wins is clear of {rng})") +
+                   ", ".join(f"{F.name(a)} in {k}" for a, k in winners) + how +
                    ". Leanest in peak RSS: " + (", ".join(f"{F.name(a)} in {k}" for a, k in lean) or F.DASH) + ".")
     top = winners[0][0] if winners else None
     ranked_workloads = sum(1 for w in res.workloads if ranked_by_time(res, w))

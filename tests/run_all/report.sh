@@ -199,6 +199,8 @@ section w-wl "$html" | grep -q "Not ranked, for a failed run: <b>flaky</b> (40.0
 grep -q '<tr class="best"><td>glibc</td>' "$html" || fail "the highlighted row is not glibc: $(grep -o '<tr class="best"><td>[^<]*' "$html")"
 grep -q '<tr class=""><td>glibc</td><td>1</td><td>1</td>' "$html" || fail "glibc's win is not counted"
 grep -q '<tr class="failed"><td>flaky</td><td>1</td><td>0</td>' "$html" || fail "flaky is counted a win"
+grep -q "Fastest (median ns/op) over the 1 workload: <b>glibc</b> in 1 (the win is clear of the runner-up's" "$html" ||
+    fail "the overall line does not give glibc the win: $(grep -o 'Fastest (median ns/op)[^.]*' "$html")"
 cut -d, -f1-7 "$d9/summary.csv" > "$tmp/summary.csv" && mv "$tmp/summary.csv" "$d9/summary.csv"
 "$PY" "$REPORT" "$d9" > /dev/null || fail "report.py on a summary.csv without the winner column"
 section w-wl "$html" | grep -q "Fastest: <b>flaky</b>" || fail "without the winner column the lowest median is not the fastest"

@@ -33,12 +33,15 @@
 # Neither test sees drift between the two runs (another load on the machine
 # during one of them): that is what the floor is for.
 #
-# The values are read as results.sh's field reads them (the first, top-level occurrence
-# on each record), in one awk pass over each raw file. The median, min, max and CV are spread_stats' definitions and
-# rounding, computed in the report's one awk pass rather than by spread_stats itself:
-# the U test needs every sample in that awk anyway, and a spread_stats pipeline per
-# cell and figure (4 processes each) made 24 x 7 cells take 19 s instead of 2 s.
+# The values are read and summarised by results.sh's record_stats_awk (jnum: the first,
+# top-level occurrence on each record; spread: median, min, max and CV), the functions
+# summary.csv's numbers come from, in one awk pass over each raw file and one for the
+# report (the U test needs every sample there anyway).
 # tests/run_all/compare.sh checks the medians against the run's summary.csv.
+
+# record_stats_awk (and the other summary helpers): compare runs on its own too.
+# shellcheck source=harness/run_all/results.sh
+. "$(dirname "${BASH_SOURCE[0]}")/results.sh"
 
 compare_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
@@ -121,14 +124,13 @@ compare_facts() {
     # and its rounds' ns/op, peak RSS and frag_peak (metric: the values as field() reads
     # them, space-separated). An empty file is a cell without values.
     # shellcheck disable=SC2016 # awk code, not shell
-    find "$dir/raw" -maxdepth 1 -name '*.jsonl' -print0 | xargs -0 -r awk -v s="$side" "$(compare_json_awk)"'
-        function fieldv(line, k,   i, v) { i = index(line, "\"" k "\":"); if (!i) return "none"; v = substr(line, i + length(k) + 3); sub(/[^-0-9.e+].*/, "", v); return v }
+    find "$dir/raw" -maxdepth 1 -name '*.jsonl' -print0 | xargs -0 -r awk -v s="$side" "$(record_stats_awk)$(compare_json_awk)"'
         function flush(   i) { print "cell\t" s "\t" f; for (i = 1; i <= nk; i++) print "metric\t" s "\t" f "\t" key[i] "\t" vals[i] }
         BEGIN { nk = split("ns_per_op peak_rss_bytes frag_peak", key, " ") }
         FNR == 1 { if (f != "") flush()
             n = split(FILENAME, p, "/"); f = p[n]; print "meta\t" s "\t" f "\t" jval($0, "mode") "\t" jval($0, "allocator_version")
             for (i = 1; i <= nk; i++) { vals[i] = ""; cnt[i] = 0 } }
-        { for (i = 1; i <= nk; i++) { v = fieldv($0, key[i]); if (v != "none") vals[i] = vals[i] (cnt[i]++ ? " " : "") v } }
+        { for (i = 1; i <= nk; i++) { v = jnum($0, key[i]); if (v != "none") vals[i] = vals[i] (cnt[i]++ ? " " : "") v } }
         END { if (f != "") flush() }'
     find "$dir/raw" -maxdepth 1 -name '*.jsonl' -empty -printf '%f\n' | while read -r f; do
         printf 'cell\t%s\t%s\n' "$side" "$f"
@@ -166,18 +168,15 @@ $1 == "cell" { has[$2, $3] = 1; next }
 $1 == "metric" { sample($2, $3, $4, $5); next }
 
 # sample(side, file, metric, values): keeps the numeric values (a null is no value)
-# and their median, min, max and coefficient of variation, as spread_stats defines
-# and rounds them (so they are the numbers in that run's summary.csv).
-function sample(sd, f, k, list,   t, n, m, i, j, x, v, w, s, q, mean, var) {
+# and their median, min, max and coefficient of variation from spread(), as that
+# run's summary.csv has them.
+function sample(sd, f, k, list,   t, n, m, i, v, r) {
     n = split(list, t, " ")
-    for (i = 1; i <= n; i++) if (t[i] ~ /^-?[0-9]/) { x = t[i] + 0; s += x; q += x * x # insertion sort
-        for (j = ++m; j > 1 && v[j - 1] > x; j--) { v[j] = v[j - 1]; w[j] = w[j - 1] } v[j] = x; w[j] = t[i] }
+    for (i = 1; i <= n; i++) if (t[i] ~ /^-?[0-9]/) v[++m] = t[i]
     if (m == 0) return
-    vals[sd, f, k] = w[1]; for (i = 2; i <= m; i++) vals[sd, f, k] = vals[sd, f, k] " " w[i]
-    mean = s / m; var = q / m - mean * mean
-    med[sd, f, k] = sprintf("%.10g", (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2) + 0
-    mn[sd, f, k] = sprintf("%.10g", v[1]) + 0; mx[sd, f, k] = sprintf("%.10g", v[m]) + 0
-    cv[sd, f, k] = sprintf("%.4f", (mean > 0 && var > 0) ? sqrt(var) / mean : 0) + 0
+    vals[sd, f, k] = v[1]; for (i = 2; i <= m; i++) vals[sd, f, k] = vals[sd, f, k] " " v[i]
+    split(spread(v, m), r, ",")
+    med[sd, f, k] = r[1] + 0; mn[sd, f, k] = r[2] + 0; mx[sd, f, k] = r[3] + 0; cv[sd, f, k] = r[4] + 0
 }
 
 function rounds_of(side, f) { return ((side, f, "ns_per_op") in med) ? split(vals[side, f, "ns_per_op"], _t, " ") : 0 }
@@ -345,7 +344,7 @@ compare_runs() {
         compare_facts old "$old"
         compare_facts new "$new"
     } | awk -v threshold="$threshold" -v only_changes="$only_changes" -v dir_old="$label_old" -v dir_new="$label_new" \
-        "$(compare_report_awk)"
+        "$(record_stats_awk)$(compare_report_awk)"
 }
 
 # Run directly: bash harness/run_all/compare.sh OLD NEW ...

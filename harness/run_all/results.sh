@@ -6,14 +6,30 @@
 # run's globals seed, rounds, scale, allocators, profile).
 
 # ---- statistics helpers ----
-# The first (top-level) occurrence of a numeric field on each line: per-phase
-# objects later on the line reuse names such as ns_per_op.
-field() { awk -v k="\"$1\":" '{ i = index($0, k); if (i) { v = substr($0, i + length(k)); sub(/[^-0-9.e+].*/, "", v); print v } }' "$2"; }
-# median, min, max and coefficient of variation (sd/mean) of numbers on stdin ("" if none)
-spread_stats() { { grep -E '^-?[0-9]' || true; } | sort -g | awk '{v[NR]=$1; s+=$1; q+=$1*$1} END {if (NR==0) {print ",,,"; exit}
-    m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; mean = s/NR; var = q/NR - mean*mean;
-    printf "%.10g,%.10g,%.10g,%.4f\n", m, v[1], v[NR], (mean>0 && var>0) ? sqrt(var)/mean : 0}'; }
-median_of() { spread_stats | cut -d, -f1; }
+# record_stats_awk: the awk functions every summary of raw records shares (cell_table
+# here, compare.sh), so summary.csv and compare give the same numbers:
+#   jnum(line, key): the first (top-level) numeric "key": of a one-line JSON record,
+#     "none" if absent (per-phase objects later on the line reuse names such as ns_per_op);
+#   spread(v, n): "median,min,max,cv" of the numbers v[1..n], in any order (",,," if
+#     n is 0): the median of an even count is the mean of the middle two, cv the
+#     population standard deviation over the mean; %.10g and %.4f.
+record_stats_awk() {
+    cat << 'AWK'
+function jnum(line, key,   k, i, v) {
+    k = "\"" key "\":"; i = index(line, k)
+    if (!i) return "none"
+    v = substr(line, i + length(k)); sub(/[^-0-9.e+].*/, "", v)
+    return v
+}
+function spread(v, n,   a, i, j, x, s, q, m, mean, var) {
+    if (n == 0) return ",,,"
+    for (i = 1; i <= n; i++) { x = v[i] + 0; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x; s += x; q += x * x }
+    m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    mean = s / n; var = q / n - mean * mean
+    return sprintf("%.10g,%.10g,%.10g,%.4f", m, a[1], a[n], (mean > 0 && var > 0) ? sqrt(var) / mean : 0)
+}
+AWK
+}
 # json_str S: S as a JSON string (backslashes and quotes escaped, line breaks dropped, tabs
 # as \t, any other control character, raw in JSON, as "?": a third-party allocator's
 # stderr, colours and all, ends up in a reason), in bash alone: it runs several times per cell
@@ -100,29 +116,18 @@ baseline_row() { rows_of "$1" | awk '$0 == "glibc" {g = 1} /^glibc\+/ && p == ""
 # cell_table DIR: every cell of order.txt with its statistics, in one awk pass over
 # order.txt, runs.jsonl and raw/ (a shell loop calling awk per figure took half a minute
 # for a full matrix): "NAME<TAB>ROW<TAB>CSV<TAB>NOTE<TAB>X_NS<TAB>X_RSS", CSV being
-# summary.csv's columns from runs on (the same numbers as field | spread_stats /
-# median_of), NOTE "exit status N, SIGNAME" of the cell's first recorded failure, X_*
+# summary.csv's columns from runs on (record_stats_awk's jnum and spread), NOTE "exit status N, SIGNAME" of the cell's first recorded failure, X_*
 # the unrounded ratios to the baseline row (0 without one), for the table.
 cell_table() {
     local dir=$1 jsonl=()
     [ ! -f "$dir/runs.jsonl" ] || jsonl=("$dir/runs.jsonl")  # none in a folder from before it
-    awk -v dir="$dir" -v base="$(baseline_row "$dir")" '
-    # the first (top-level) occurrence of a numeric field, as field() reads it
-    function num(line, key,   k, i, v) {
-        k = "\"" key "\":"; i = index(line, k)
-        if (!i) return "none"
-        v = substr(line, i + length(k)); sub(/[^-0-9.e+].*/, "", v)
-        return v
-    }
+    awk -v dir="$dir" -v base="$(baseline_row "$dir")" "$(record_stats_awk)"'
     function add(c, key, v) { if (v ~ /^-?[0-9]/) { n = ++cnt[c, key]; val[c, key, n] = v + 0 } }
-    # "median,min,max,cv" of a cell figure (",,," if none), as spread_stats prints it
-    function stats(c, key,   n, i, j, x, a, s, q, m, mean, var) {
+    # "median,min,max,cv" of a cell figure (",,," if none)
+    function stats(c, key,   n, i, a) {
         n = cnt[c, key] + 0
-        if (n == 0) return ",,,"
-        for (i = 1; i <= n; i++) { x = val[c, key, i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x; s += x; q += x * x }
-        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        mean = s / n; var = q / n - mean * mean
-        return sprintf("%.10g,%.10g,%.10g,%.4f", m, a[1], a[n], (mean > 0 && var > 0) ? sqrt(var) / mean : 0)
+        for (i = 1; i <= n; i++) a[i] = val[c, key, i]
+        return spread(a, n)
     }
     function median(c, key,   r) { r = stats(c, key); sub(/,.*/, "", r); return r }
     function ratio(a, b) { return (a != "" && b + 0 > 0) ? sprintf("%.4f", a / b) : "" }
@@ -146,12 +151,12 @@ cell_table() {
             c = cells[i]; f = dir "/raw/" wname[c] "." wrow[c] ".jsonl"
             while ((getline line < f) > 0) {
                 if (index(line, "\"ns_per_op\":")) runs[c]++
-                add(c, "ns", num(line, "ns_per_op"))
-                v = num(line, "wall_ns"); if (v ~ /^-?[0-9]/) v = sprintf("%.9f", v / 1e9); add(c, "wall", v)
-                add(c, "rss", num(line, "peak_rss_bytes"))
-                add(c, "fp", num(line, "frag_peak"))
-                add(c, "fe", num(line, "frag_end"))
-                add(c, "mf", num(line, "minor_faults"))
+                add(c, "ns", jnum(line, "ns_per_op"))
+                v = jnum(line, "wall_ns"); if (v ~ /^-?[0-9]/) v = sprintf("%.9f", v / 1e9); add(c, "wall", v)
+                add(c, "rss", jnum(line, "peak_rss_bytes"))
+                add(c, "fp", jnum(line, "frag_peak"))
+                add(c, "fe", jnum(line, "frag_end"))
+                add(c, "mf", jnum(line, "minor_faults"))
                 # RSS after the last idle marker: the last "rss_bytes" of each "idle":[...]
                 s = line
                 while (match(s, /"idle":\[[^]]*\]/)) {

@@ -121,7 +121,7 @@ compare_facts() {
             n = split($6, p, "/"); why = $0; sub(/.* failed: /, "", why); print "fail\t" s "\t" p[n] "." $4 ".jsonl\t" why }' "$dir/errors.log"
     fi
     # Each raw file read once: its first record's mode and version (meta), then the cell
-    # and its rounds' ns/op, peak RSS and frag_peak (metric: the values as field() reads
+    # and its rounds' ns/op, peak RSS and frag_peak (metric: the values as jnum() reads
     # them, space-separated). An empty file is a cell without values.
     # shellcheck disable=SC2016 # awk code, not shell
     find "$dir/raw" -maxdepth 1 -name '*.jsonl' -print0 | xargs -0 -r awk -v s="$side" "$(record_stats_awk)$(compare_json_awk)"'

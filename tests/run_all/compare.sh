@@ -63,7 +63,7 @@ grep -q '^4 cells compared: ns/op 0 SLOWER, 0 faster; peak RSS 0 BIGGER, 0 small
     fail "compare OLD OLD: wrong counts"
 grep -q 'Mann-Whitney' "$tmp/out" || fail "the rule is not stated under the table"
 if grep -q '^warning' "$tmp/out"; then fail "compare OLD OLD warns"; fi
-# The medians are the run's own summary.csv numbers (spread_stats' definition).
+# The medians are the run's own summary.csv numbers (results.sh's record_stats_awk).
 if [ -f "$old/summary.csv" ]; then
     awk -F, 'NR > 1 && $4 != "" { printf "%s %s %.2f\n", $1, $2, $4 }' "$old/summary.csv" | while read -r w a m; do
         [ "$(row "$w" "$a" | awk '{print $3}')" = "$m" ] || fail "$w $a: median ns/op is not summary.csv's $m"
